@@ -1,0 +1,65 @@
+"""The HTTP face of Databank: ``create_app`` builds a Flask app around the services."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from api.errors import register_error_handlers
+from api.state import Databank
+from identity.normalise import KeyedHasher
+from identity.services.workspaces import Workspaces
+from identity.settings import Settings
+from identity.store.database import create_store_engine
+from identity.store.uow import Store
+
+__all__ = ["create_app"]
+
+
+class DatabankApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api with errors left to :mod:`api.errors`."""
+
+    def _register_error_handlers(self) -> None:
+        register_error_handlers(self._app)
+
+
+def create_app(settings: Settings | None = None, **config: Any) -> Flask:
+    """Build the app. ``settings`` default to the environment (``DATABANK_*``)."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="Databank",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/static/",
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(config)
+    engine = create_store_engine(settings.database_url)
+    store = Store(engine)
+    app.extensions["databank"] = Databank(
+        store, Workspaces(store, KeyedHasher(settings.secret_key))
+    )
+    api = DatabankApi(app, spec_kwargs={"info": {"description": _DESCRIPTION}})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    from api.views import health, identify, persons, policy
+
+    app.register_blueprint(health.blp)
+    for blueprint in (identify.blp, persons.blp, policy.blp):
+        api.register_blueprint(blueprint)
+    logging.getLogger("identity").setLevel(logging.INFO)
+    return app
+
+
+_DESCRIPTION = (
+    "Cross-platform identity resolution: ingest identifiers seen together, resolve any "
+    "identifier to one person, read the person's data bank profile. Errors are RFC 9457 "
+    "problem details."
+)

@@ -1,0 +1,144 @@
+"""The ``databank`` command line."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sys
+from typing import Any
+
+import click
+
+from identity.errors import Conflict, DatabankError
+from identity.identifiers import parse_identifier
+from identity.normalise import KeyedHasher
+from identity.observation import RawIdentifier
+from identity.services.persons import get_person, resolve
+from identity.services.workspaces import SCOPES, Workspaces
+from identity.settings import Settings
+from identity.store import schema
+from identity.store.database import create_store_engine
+from identity.store.uow import Store
+
+
+class Context:
+    """Settings read once from the environment; the store opened on first use."""
+
+    def __init__(self) -> None:
+        self.settings = Settings.from_env()
+        self._workspaces: Workspaces | None = None
+
+    @property
+    def workspaces(self) -> Workspaces:
+        if self._workspaces is None:
+            store = Store(create_store_engine(self.settings.database_url))
+            self._workspaces = Workspaces(store, KeyedHasher(self.settings.secret_key))
+        return self._workspaces
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group()
+def main() -> None:
+    """Databank: identity resolution and the data bank profile."""
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(ctx: Context) -> None:
+    """Create or migrate the database (DATABANK_DATABASE_URL, default ./var/)."""
+    schema.upgrade(ctx.settings.database_url)
+    click.echo(f"schema at {schema.head_revision()}")
+
+
+@main.group()
+def workspace() -> None:
+    """Workspaces: one brand's isolated identity space each."""
+
+
+@workspace.command("create")
+@click.argument("name")
+@click.option("--exist-ok", is_flag=True, help="Succeed if the workspace exists already.")
+@pass_context
+def workspace_create(ctx: Context, name: str, exist_ok: bool) -> None:
+    """Create a workspace."""
+    try:
+        ctx.workspaces.create(name)
+        click.echo(f"workspace {name} created")
+    except Conflict:
+        if not exist_ok:
+            raise
+        click.echo(f"workspace {name} exists")
+
+
+@main.group()
+def key() -> None:
+    """API keys."""
+
+
+@key.command("create")
+@click.option("--workspace", "workspace_name", required=True)
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(SCOPES), required=True)
+@pass_context
+def key_create(ctx: Context, workspace_name: str, scopes: tuple[str, ...]) -> None:
+    """Print a new API key. It is shown this once; only its hash is stored."""
+    click.echo(ctx.workspaces.create_key(workspace_name, scopes))
+
+
+@main.command("resolve")
+@click.option("--workspace", "workspace_name", required=True)
+@click.argument("identifier")
+@pass_context
+def resolve_command(ctx: Context, workspace_name: str, identifier: str) -> None:
+    """Print the person of KIND[@SCOPE]:VALUE as JSON."""
+    try:
+        kind, scope, value = parse_identifier(identifier)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="IDENTIFIER") from None
+    ws = ctx.workspaces.context_by_name(workspace_name)
+    store = ctx.workspaces.store
+    found = resolve(store, ws, [RawIdentifier(kind, value, scope or None)])
+    click.echo(json.dumps(get_person(store, ws, found["person_id"]), default=str, indent=2))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=multiprocessing.cpu_count() * 2 + 1, show_default=True)
+@click.option("--threads", default=2, show_default=True, help="Threads per worker.")
+@pass_context
+def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the API with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    settings = ctx.settings
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                       "worker_class": "gthread", "accesslog": None, "keepalive": 5}  # fmt: skip
+            for name, value in options.items():
+                self.cfg.set(name, value)
+
+        def load(self) -> Any:
+            from api import create_app
+
+            return create_app(settings)
+
+    Server().run()
+
+
+def run() -> None:
+    """Entry point that turns domain errors into a clear message and exit code 1."""
+    try:
+        main(standalone_mode=True)
+    except DatabankError as exc:
+        details = "".join(f"\n  {field}: {why}" for field, why in exc.errors.items())
+        click.echo(f"error: {exc.detail}{details}", err=True)
+        sys.exit(1)

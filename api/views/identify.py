@@ -1,0 +1,58 @@
+"""Ingest and resolve: the online hot paths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from api.auth import SECURITY, principal, requires
+from api.schemas import (
+    BatchResultSchema,
+    BatchSchema,
+    IdentifyResultSchema,
+    ObservationSchema,
+    ResolveResultSchema,
+    ResolveSchema,
+)
+from api.state import store
+from identity.observation import Observation, RawIdentifier
+from identity.services import identify as identify_service
+from identity.services import persons as person_service
+
+blp = Blueprint("identify", __name__, url_prefix="/v1", description="Ingest and resolve")
+
+
+@blp.route("/identify", methods=["POST"])
+@requires("ingest")
+@blp.arguments(ObservationSchema)
+@blp.response(200, IdentifyResultSchema)
+@blp.doc(security=SECURITY)
+def identify(observation: Observation) -> dict[str, Any]:
+    """Resolve one observation to a person (created, matched or merged)."""
+    who = principal()
+    return identify_service.identify(store(), who.workspace, observation, who.trigger)
+
+
+@blp.route("/identify/batch", methods=["POST"])
+@requires("ingest")
+@blp.arguments(BatchSchema)
+@blp.response(200, BatchResultSchema)
+@blp.doc(security=SECURITY)
+def identify_batch(items: list[Observation | dict[str, Any]]) -> dict[str, Any]:
+    """Identify up to 1000 observations in order; each gets a result or its own error."""
+    who = principal()
+    results = [item if isinstance(item, dict) else None for item in items]
+    valid = [item for item in items if isinstance(item, Observation)]
+    answers = iter(identify_service.identify_many(store(), who.workspace, valid, who.trigger))
+    return {"results": [r if r is not None else next(answers) for r in results]}
+
+
+@blp.route("/resolve", methods=["POST"])
+@requires("read")
+@blp.arguments(ResolveSchema)
+@blp.response(200, ResolveResultSchema)
+@blp.doc(security=SECURITY)
+def resolve(body: dict[str, list[RawIdentifier]]) -> dict[str, Any]:
+    """The person of the strongest known identifier; 404 if none is known."""
+    return person_service.resolve(store(), principal().workspace, body["identifiers"])

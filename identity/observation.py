@@ -1,0 +1,170 @@
+"""Observations and their screening: which identifiers are kept, ignored or rejected."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from identity.errors import InvalidInput, ObservationRefused
+from identity.identifiers import Identifier
+from identity.normalise import KeyedHasher
+from identity.policy import Policy
+
+__all__ = [
+    "IdentifierNote",
+    "Observation",
+    "RawIdentifier",
+    "Screened",
+    "check_traits",
+    "screen",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RawIdentifier:
+    """An identifier as it arrived, before normalisation."""
+
+    kind: str
+    value: str
+    scope: str | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Identifiers seen together, with what was learnt about their person."""
+
+    identifiers: Sequence[RawIdentifier]
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    message_id: str | None = None
+    channel: str | None = None
+    event: str | None = None
+    traits: Mapping[str, Any] = field(default_factory=dict)
+    tags: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierNote:
+    """Why an identifier of an observation was not used. ``value`` is ``None`` where
+    showing it would leak personal data."""
+
+    index: int
+    kind: str
+    scope: str
+    value: str | None
+    reason: str
+
+    def as_document(self) -> dict[str, Any]:
+        document: dict[str, Any] = {"index": self.index, "kind": self.kind}
+        if self.scope:
+            document["scope"] = self.scope
+        if self.value is not None:
+            document["value"] = self.value
+        document["reason"] = self.reason
+        return document
+
+
+@dataclass
+class Screened:
+    accepted: list[Identifier] = field(default_factory=list)
+    ignored: list[IdentifierNote] = field(default_factory=list)
+    rejected: list[IdentifierNote] = field(default_factory=list)
+
+    def refuse_if_empty(self) -> None:
+        """Step 1 of the rules: nothing left is a clear error naming each identifier."""
+        if self.accepted:
+            return
+        notes = sorted(self.ignored + self.rejected, key=lambda n: n.index)
+        raise ObservationRefused(
+            "no usable identifier in the observation",
+            {f"identifiers.{n.index}": f"{n.kind}: {n.reason}" for n in notes},
+        )
+
+
+def screen(
+    raw: Sequence[RawIdentifier],
+    policy: Policy,
+    hasher: KeyedHasher,
+    suppressed: Callable[[Identifier], bool] | None = None,
+) -> Screened:
+    """Normalise and validate an observation's identifiers (rule 1 of SPEC section 3).
+
+    >>> from identity.policy import default_policy
+    >>> s = screen([RawIdentifier("idfa", "00000000-0000-0000-0000-000000000000"),
+    ...             RawIdentifier("login_id", " u1 ", "app")],
+    ...            default_policy(), KeyedHasher(b"0" * 16))
+    >>> [str(i) for i in s.accepted], [n.reason for n in s.ignored]
+    (['login_id@app:u1'], ['blocked value'])
+    """
+    screened = Screened()
+    seen: set[Identifier] = set()
+    for index, item in enumerate(raw):
+        outcome = _screen_one(index, item, policy, hasher)
+        if isinstance(outcome, IdentifierNote):
+            target = screened.ignored if outcome.reason == "blocked value" else screened.rejected
+            target.append(outcome)
+        elif suppressed is not None and suppressed(outcome):
+            screened.ignored.append(_note(index, item, policy, "suppressed"))
+        elif outcome not in seen:
+            seen.add(outcome)
+            screened.accepted.append(outcome)
+    return screened
+
+
+def _screen_one(
+    index: int, item: RawIdentifier, policy: Policy, hasher: KeyedHasher
+) -> Identifier | IdentifierNote:
+    rule = policy.kinds.get(item.kind)
+    if rule is None:
+        return _note(index, item, policy, "unknown kind")
+    scope = (item.scope or "").strip()
+    if rule.scoped and not scope:
+        return _note(index, item, policy, f"kind {item.kind} needs a scope ({rule.scope} id)")
+    if not rule.scoped and scope:
+        return _note(index, item, policy, f"kind {item.kind} takes no scope")
+    if policy.is_blocked(item.value):
+        return _note(index, item, policy, "blocked value")
+    try:
+        value = policy.normaliser_for(item.kind)(item.value)
+    except ValueError as exc:
+        return _note(index, item, policy, str(exc))
+    if policy.is_blocked(value):
+        return _note(index, item, policy, "blocked value")
+    if rule.personal:
+        value = hasher.hash(value)
+    return Identifier(item.kind, scope, value)
+
+
+def _note(index: int, item: RawIdentifier, policy: Policy, reason: str) -> IdentifierNote:
+    rule = policy.kinds.get(item.kind)
+    # A kind the policy does not know may still carry an email or a phone number.
+    shown = None if rule is None or rule.personal else item.value
+    return IdentifierNote(index, item.kind, (item.scope or "").strip(), shown, reason)
+
+
+def check_traits(traits: Mapping[str, Any], policy: Policy) -> None:
+    """Trait values are scalars; a ``sum`` or ``max`` trait needs a number.
+
+    >>> from identity.policy import default_policy
+    >>> check_traits({"membership_level": "gold", "points": 3}, default_policy())
+    >>> check_traits({"x": [1]}, default_policy())
+    Traceback (most recent call last):
+    ...
+    identity.errors.InvalidInput: invalid traits
+    """
+    errors = {}
+    for name, value in traits.items():
+        if value is not None and not isinstance(value, str | int | float | bool):
+            errors[f"traits.{name}"] = "must be a string, number, boolean or null"
+        elif isinstance(value, float) and not math.isfinite(value):
+            errors[f"traits.{name}"] = "must be a finite number"
+        elif policy.trait_merge(name) == "sum" and not _is_number(value):
+            errors[f"traits.{name}"] = "must be a number (this trait is summed)"
+    if errors:
+        raise InvalidInput("invalid traits", errors)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -1,0 +1,229 @@
+"""Identify: one observation through the resolution rules into the store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from identity.errors import ConcurrentChange, DatabankError
+from identity.identifiers import Identifier
+from identity.ids import new_id
+from identity.observation import IdentifierNote, Observation, Screened, check_traits, screen
+from identity.profile import Profile
+from identity.resolution import Decision, decide
+from identity.services.context import WorkspaceContext, identifier_document, utcnow
+from identity.services.transactions import in_transaction
+from identity.store.graph import GraphRepository, PersonRow, Snapshot
+from identity.store.models import Contested, Message, Suppression, table
+from identity.store.profiles import ProfileRepository
+from identity.store.uow import Store, UnitOfWork
+from identity.store.upsert import upsert
+
+__all__ = ["identify", "identify_many"]
+
+
+def identify(
+    store: Store, ws: WorkspaceContext, observation: Observation, trigger: str = "api"
+) -> dict[str, Any]:
+    """Resolve one observation to a person and fold it into the profile.
+
+    Returns ``{person_id, outcome, merged_person_ids, demoted, ignored, rejected}``; a
+    repeated ``message_id`` returns the first answer and changes nothing.
+    """
+    check_traits(observation.traits, ws.policy)
+    screened = screen(observation.identifiers, ws.policy, ws.hasher)
+    screened.refuse_if_empty()
+    return in_transaction(store, lambda uow: _identify(uow, ws, observation, screened, trigger))
+
+
+def identify_many(
+    store: Store, ws: WorkspaceContext, observations: Sequence[Observation], trigger: str = "api"
+) -> list[dict[str, Any]]:
+    """Identify observations in order; a bad one becomes an error entry, not a stop."""
+    results: list[dict[str, Any]] = []
+    for observation in observations:
+        try:
+            results.append(identify(store, ws, observation, trigger))
+        except DatabankError as exc:
+            results.append({"error": {"title": exc.title, "detail": exc.detail,
+                                      "errors": exc.errors}})  # fmt: skip
+    return results
+
+
+def _identify(
+    uow: UnitOfWork,
+    ws: WorkspaceContext,
+    observation: Observation,
+    screened: Screened,
+    trigger: str,
+) -> dict[str, Any]:
+    session = uow.session
+    if observation.message_id:
+        prior = session.execute(
+            select(Message.response).where(
+                Message.workspace_id == ws.id, Message.message_id == observation.message_id
+            )
+        ).scalar()
+        if prior is not None:
+            return dict(prior)
+        trigger = f"message:{observation.message_id}"
+    _drop_suppressed(uow, ws, screened)
+    graph = GraphRepository(session, ws.id, uow.sqlite)
+    snapshot, persons, row_ids = _snapshot(graph, screened.accepted)
+    decision = decide(screened.accepted, snapshot, ws.policy)
+    now = utcnow()
+    person_id = decision.survivor or new_id("p_")
+    if decision.survivor is None:
+        persons[person_id] = graph.create_person(person_id, now)
+    _fold_profile(uow, ws, graph, person_id, decision, persons, observation, now)
+    row_ids.update(
+        graph.add_identifiers(person_id, decision.new_identifiers, observation.timestamp)
+    )
+    known = [row_ids[i] for i in decision.identifiers if i not in decision.new_identifiers]
+    graph.touch_identifiers(known, observation.timestamp)
+    head, *rest = decision.identifiers
+    graph.record_links(row_ids[head], [row_ids[i] for i in rest], observation.timestamp,
+                       observation.channel, observation.message_id)  # fmt: skip
+    graph.record_history(_history(person_id, decision, now, trigger))
+    _count_contested(uow, ws, decision, now)
+    response = _response(person_id, decision, screened)
+    if observation.message_id:
+        session.add(Message(workspace_id=ws.id, message_id=observation.message_id,
+                            response=response, created_at=now))  # fmt: skip
+        session.flush()
+    return response
+
+
+def _drop_suppressed(uow: UnitOfWork, ws: WorkspaceContext, screened: Screened) -> None:
+    """Erased identifiers come back as ``ignored`` with reason ``suppressed``."""
+    keys = {ws.suppression_key(i): i for i in screened.accepted}
+    hits = set(
+        uow.session.execute(
+            select(Suppression.key_hash).where(
+                Suppression.workspace_id == ws.id, Suppression.key_hash.in_(list(keys))
+            )
+        ).scalars()
+    )
+    if not hits:
+        return
+    gone = {keys[k] for k in hits}
+    for identifier in gone:
+        screened.accepted.remove(identifier)
+        shown = None if ws.policy.kinds[identifier.kind].personal else identifier.value
+        screened.ignored.append(
+            IdentifierNote(-1, identifier.kind, identifier.scope, shown, "suppressed")
+        )
+    screened.refuse_if_empty()
+
+
+def _snapshot(
+    graph: GraphRepository, accepted: list[Identifier]
+) -> tuple[Snapshot, dict[str, PersonRow], dict[Identifier, int]]:
+    """Read, under lock, the persons that own any accepted identifier."""
+    owners = graph.owners(accepted)
+    person_ids = {person for _, person in owners.values()}
+    persons = graph.persons(person_ids, lock=True)
+    if len(persons) != len(person_ids) or any(p.merged_into for p in persons.values()):
+        raise ConcurrentChange("a person changed while it was being read")
+    members = {
+        person: [identifier for _, identifier in rows]
+        for person, rows in graph.members(person_ids).items()
+    }
+    for identifier, (_, person) in owners.items():
+        if identifier not in members.get(person, ()):
+            raise ConcurrentChange("an identifier moved while it was being read")
+    holds = graph.holds_among(person_ids)
+    owner_of = {identifier: person for identifier, (_, person) in owners.items()}
+    row_ids = {identifier: row_id for identifier, (row_id, _) in owners.items()}
+    return Snapshot(owner_of, members, persons, holds), persons, row_ids
+
+
+def _fold_profile(
+    uow: UnitOfWork,
+    ws: WorkspaceContext,
+    graph: GraphRepository,
+    person_id: str,
+    decision: Decision,
+    persons: dict[str, PersonRow],
+    observation: Observation,
+    now: datetime,
+) -> None:
+    profiles = ProfileRepository(uow.session, ws.id)
+    involved = {p: persons[p].activity for p in [person_id, *decision.absorbed]}
+    if decision.absorbed:
+        loaded = profiles.load(involved)
+        profile = loaded[person_id]
+        for absorbed in decision.absorbed:
+            profile.absorb(loaded[absorbed], ws.policy)
+        graph.absorb_persons(person_id, decision.absorbed, now)
+        profiles.drop(decision.absorbed)
+    elif decision.survivor is None:
+        profile = Profile()
+    else:
+        channels = [observation.channel] if observation.channel else []
+        profile = profiles.load(
+            involved, list(observation.traits), list(observation.tags), channels
+        )[person_id]
+    profile.observe(observation, ws.policy)
+    profiles.save(person_id, profile)
+    graph.set_activity(person_id, profile.activity, now)
+
+
+def _history(
+    person_id: str, decision: Decision, now: datetime, trigger: str
+) -> list[dict[str, Any]]:
+    base = {"at": now, "trigger": trigger}
+    entries = []
+    listed = [str(i) for i in decision.identifiers]
+    attached = [str(i) for i in decision.new_identifiers]
+    if decision.outcome == "created":
+        entries.append({**base, "person_id": person_id, "action": "create",
+                        "reason": "new identifiers observed together",
+                        "details": {"identifiers": listed}})  # fmt: skip
+    elif decision.new_identifiers:
+        entries.append({**base, "person_id": person_id, "action": "attach",
+                        "reason": "observed with identifiers of this person",
+                        "details": {"identifiers": attached}})  # fmt: skip
+    for absorbed in decision.absorbed:
+        reason = "an observation joined identifiers of both persons"
+        entries.append({**base, "person_id": person_id, "action": "merge", "reason": reason,
+                        "details": {"absorbed": absorbed}})  # fmt: skip
+        entries.append({**base, "person_id": absorbed, "action": "merge", "reason": reason,
+                        "details": {"into": person_id}})  # fmt: skip
+    if decision.demoted:
+        entries.append({**base, "person_id": person_id, "action": "demote",
+                        "reason": "identifiers kept out to respect limits and holds",
+                        "details": {"demoted": {str(i): decision.reasons[i]
+                                                for i in decision.demoted}}})  # fmt: skip
+    return entries
+
+
+def _count_contested(
+    uow: UnitOfWork, ws: WorkspaceContext, decision: Decision, now: datetime
+) -> None:
+    """Demoted values are junk candidates for the quality report."""
+    if not decision.demoted:
+        return
+    rows = [
+        {"workspace_id": ws.id, "kind": i.kind, "scope": i.scope, "value": i.value,
+         "reason": "demoted", "count": 1, "last_at": now}
+        for i in decision.demoted
+    ]  # fmt: skip
+    keys = ["workspace_id", "kind", "scope", "value", "reason"]
+    upsert(uow.session, table(Contested), rows, keys, update=["last_at"], add=["count"])
+
+
+def _response(person_id: str, decision: Decision, screened: Screened) -> dict[str, Any]:
+    return {
+        "person_id": person_id,
+        "outcome": decision.outcome,
+        "merged_person_ids": list(decision.absorbed),
+        "demoted": [
+            {**identifier_document(i), "reason": decision.reasons[i]} for i in decision.demoted
+        ],
+        "ignored": [note.as_document() for note in screened.ignored],
+        "rejected": [note.as_document() for note in screened.rejected],
+    }

@@ -1,0 +1,98 @@
+"""Read use cases: resolve identifiers, read a person's profile."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from identity.errors import IdentifierNotFound, InvalidInput, PersonNotFound
+from identity.identifiers import Identifier
+from identity.observation import RawIdentifier, screen
+from identity.profile import peak_hours
+from identity.resolution import strength_key
+from identity.services.context import WorkspaceContext, identifier_document
+from identity.services.transactions import read
+from identity.store.graph import GraphRepository
+from identity.store.models import IdentifierRow, Person, table
+from identity.store.profiles import ProfileRepository
+from identity.store.uow import Store, UnitOfWork
+
+__all__ = ["get_person", "resolve"]
+
+
+def resolve(store: Store, ws: WorkspaceContext, raw: Sequence[RawIdentifier]) -> dict[str, Any]:
+    """The person of the strongest known identifier; never creates anything.
+
+    Invalid identifiers are an error (422); blocked ones cannot match and are skipped.
+    """
+    screened = screen(raw, ws.policy, ws.hasher)
+    if screened.rejected:
+        raise InvalidInput(
+            "invalid identifiers",
+            {f"identifiers.{n.index}": f"{n.kind}: {n.reason}" for n in screened.rejected},
+        )
+    candidates = sorted(screened.accepted, key=strength_key(ws.policy))
+
+    def work(uow: UnitOfWork) -> dict[str, Any]:
+        owners = GraphRepository(uow.session, ws.id, uow.sqlite).owners(candidates)
+        for identifier in candidates:
+            if identifier in owners:
+                return {"person_id": owners[identifier][1],
+                        "matched": identifier_document(identifier)}  # fmt: skip
+        raise IdentifierNotFound("none of the identifiers is known")
+
+    return read(store, work)
+
+
+def get_person(store: Store, ws: WorkspaceContext, person_id: str) -> dict[str, Any]:
+    """The profile ("data bank") of a person; an alias answers with its survivor."""
+    return read(store, lambda uow: _person_document(uow, ws, person_id))
+
+
+def _person_document(uow: UnitOfWork, ws: WorkspaceContext, person_id: str) -> dict[str, Any]:
+    graph = GraphRepository(uow.session, ws.id, uow.sqlite)
+    live = graph.live_person_id(person_id)
+    if live is None:
+        raise PersonNotFound(f"no person {person_id} in this workspace")
+    person = uow.session.get(Person, live)
+    assert person is not None
+    profile = ProfileRepository(uow.session, ws.id).load({live: person.activity})[live]
+    t = table(IdentifierRow).c
+    identifiers = uow.session.execute(
+        select(t.kind, t.scope, t.value, t.first_seen, t.last_seen)
+        .where(t.person_id == live)
+        .order_by(t.kind, t.scope, t.value)
+    )
+    aliases = uow.session.execute(
+        select(Person.id).where(Person.merged_into == live).order_by(Person.id)
+    ).scalars()
+    return {
+        "person_id": live,
+        "created_at": person.created_at,
+        "updated_at": person.updated_at,
+        "aliases": list(aliases),
+        "identifiers": [
+            {**identifier_document(Identifier(k, s, v)), "first_seen": f, "last_seen": last}
+            for k, s, v, f, last in identifiers
+        ],
+        "traits": {
+            name: {"value": t.value, "updated_at": t.updated_at, "source": t.source}
+            for name, t in sorted(profile.traits.items())
+        },
+        "tags": _seen_table(profile.tags),
+        "channels": _seen_table(profile.channels),
+        "activity": {
+            "timezone": ws.policy.timezone,
+            "hours": profile.activity,
+            "peak_hours": peak_hours(profile.activity),
+        },
+    }
+
+
+def _seen_table(entries: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: {"count": s.count, "first_seen": s.first_seen, "last_seen": s.last_seen}
+        for name, s in sorted(entries.items())
+    }

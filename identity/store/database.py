@@ -1,0 +1,56 @@
+"""Engines for the embedded SQLite default and for PostgreSQL (psycopg 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+
+__all__ = ["create_store_engine", "is_sqlite"]
+
+
+def create_store_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with the settings Databank relies on.
+
+    SQLite: WAL, ``synchronous=NORMAL``, foreign keys, a busy timeout, and
+    ``BEGIN IMMEDIATE`` for every transaction so that writers queue instead of failing
+    on upgrade; an engine made with ``execution_options(sqlite_begin="DEFERRED")``
+    reads without taking the write lock. PostgreSQL URLs use psycopg 3.
+    """
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, **kwargs)
+    options = {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True, **kwargs}
+    return create_engine(parsed, **options)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
+    connect_args = {"check_same_thread": False, "timeout": 30}
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "busy_timeout=30000",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

@@ -1,0 +1,258 @@
+"""SQL for the identity graph: identifiers, persons, links, holds, history."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, delete, insert, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from identity.identifiers import Identifier
+from identity.store.models import History, Hold, IdentifierRow, Link, Person, table
+from identity.store.upsert import upsert
+
+__all__ = ["GraphRepository", "PersonRow", "Snapshot"]
+
+_CHUNK = 400  # bound the size of IN (...) lists
+
+
+@dataclass
+class PersonRow:
+    id: str
+    created_at: datetime
+    merged_into: str | None
+    activity: list[int]
+
+
+class Snapshot:
+    """The part of the graph an observation can touch, read under lock: a GraphView."""
+
+    def __init__(
+        self,
+        owners: dict[Identifier, str],
+        members: dict[str, list[Identifier]],
+        persons: dict[str, PersonRow],
+        holds: set[frozenset[str]],
+    ) -> None:
+        self._owners, self._members, self._persons, self._holds = owners, members, persons, holds
+
+    def owner(self, identifier: Identifier) -> str | None:
+        return self._owners.get(identifier)
+
+    def identifiers_of(self, person_id: str) -> Collection[Identifier]:
+        return self._members.get(person_id, ())
+
+    def age_key(self, person_id: str) -> tuple[datetime, str]:
+        return (self._persons[person_id].created_at, person_id)
+
+    def held_apart(self, person_ids: Collection[str]) -> bool:
+        return any(frozenset(p) in self._holds for p in itertools.combinations(person_ids, 2))
+
+
+class GraphRepository:
+    def __init__(self, session: Session, workspace_id: int, sqlite: bool) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+        self.sqlite = sqlite
+
+    # -- reads --------------------------------------------------------------------------
+    def owners(self, identifiers: Sequence[Identifier]) -> dict[Identifier, tuple[int, str]]:
+        """``identifier -> (row id, person id)`` for those that exist."""
+        found: dict[Identifier, tuple[int, str]] = {}
+        t = table(IdentifierRow).c
+        for chunk in _chunks(identifiers):
+            rows = self.session.execute(
+                select(t.id, t.kind, t.scope, t.value, t.person_id).where(
+                    t.workspace_id == self.workspace_id,
+                    tuple_(t.kind, t.scope, t.value).in_(
+                        [(i.kind, i.scope, i.value) for i in chunk]
+                    ),
+                )
+            )
+            for row_id, kind, scope, value, person_id in rows:
+                found[Identifier(kind, scope, value)] = (row_id, person_id)
+        return found
+
+    def persons(self, person_ids: Collection[str], lock: bool = False) -> dict[str, PersonRow]:
+        """Person rows, locked ``FOR UPDATE`` in id order when asked (PostgreSQL)."""
+        if not person_ids:
+            return {}
+        t = table(Person).c
+        query = (
+            select(t.id, t.created_at, t.merged_into, t.activity)
+            .where(t.workspace_id == self.workspace_id, t.id.in_(sorted(person_ids)))
+            .order_by(t.id)
+        )
+        if lock and not self.sqlite:
+            query = query.with_for_update()
+        return {row.id: PersonRow(*row) for row in self.session.execute(query)}
+
+    def members(self, person_ids: Collection[str]) -> dict[str, list[tuple[int, Identifier]]]:
+        t = table(IdentifierRow).c
+        found: dict[str, list[tuple[int, Identifier]]] = defaultdict(list)
+        if person_ids:
+            rows = self.session.execute(
+                select(t.id, t.kind, t.scope, t.value, t.person_id).where(
+                    t.person_id.in_(list(person_ids))
+                )
+            )
+            for row_id, kind, scope, value, person_id in rows:
+                found[person_id].append((row_id, Identifier(kind, scope, value)))
+        return found
+
+    def holds_among(self, person_ids: Collection[str]) -> set[frozenset[str]]:
+        if len(person_ids) < 2:
+            return set()
+        t = table(Hold).c
+        ids = list(person_ids)
+        rows = self.session.execute(
+            select(t.person_a, t.person_b).where(t.person_a.in_(ids), t.person_b.in_(ids))
+        )
+        return {frozenset(row) for row in rows}
+
+    def live_person_id(self, person_id: str) -> str | None:
+        """The survivor an id stands for (itself when live); ``None`` when unknown."""
+        t = table(Person).c
+        row = self.session.execute(
+            select(t.id, t.merged_into).where(
+                t.workspace_id == self.workspace_id, t.id == person_id
+            )
+        ).first()
+        if row is None:
+            return None
+        return str(row.merged_into or row.id)
+
+    # -- writes -------------------------------------------------------------------------
+    def create_person(self, person_id: str, now: datetime) -> PersonRow:
+        activity = [0] * 24
+        self.session.execute(
+            insert(Person),
+            [{"id": person_id, "workspace_id": self.workspace_id, "created_at": now,
+              "updated_at": now, "activity": activity}],
+        )  # fmt: skip
+        return PersonRow(person_id, now, None, activity)
+
+    def set_activity(self, person_id: str, activity: list[int], now: datetime) -> None:
+        t = table(Person).c
+        self.session.execute(
+            update(table(Person)).where(t.id == person_id).values(activity=activity, updated_at=now)
+        )
+
+    def add_identifiers(
+        self, person_id: str, identifiers: Sequence[Identifier], at: datetime
+    ) -> dict[Identifier, int]:
+        if not identifiers:
+            return {}
+        rows = [
+            {"workspace_id": self.workspace_id, "kind": i.kind, "scope": i.scope,
+             "value": i.value, "person_id": person_id, "first_seen": at, "last_seen": at}
+            for i in identifiers
+        ]  # fmt: skip
+        t = table(IdentifierRow)
+        result = self.session.execute(
+            insert(t).returning(t.c.id, t.c.kind, t.c.scope, t.c.value), rows
+        )
+        return {Identifier(k, s, v): row_id for row_id, k, s, v in result}
+
+    def touch_identifiers(self, row_ids: Collection[int], at: datetime) -> None:
+        if not row_ids:
+            return
+        t = table(IdentifierRow).c
+        self.session.execute(
+            update(table(IdentifierRow))
+            .where(t.id.in_(list(row_ids)), or_(t.last_seen < at, t.first_seen > at))
+            .values(
+                last_seen=case((t.last_seen < at, at), else_=t.last_seen),
+                first_seen=case((t.first_seen > at, at), else_=t.first_seen),
+            )
+        )
+
+    def record_links(
+        self,
+        source: int,
+        targets: Sequence[int],
+        at: datetime,
+        channel: str | None,
+        message_id: str | None,
+    ) -> None:
+        """Add or strengthen the links from ``source`` to each target."""
+        if not targets:
+            return
+        t = table(Link).c
+        existing = {
+            row.target_id: row
+            for row in self.session.execute(
+                select(
+                    t.id, t.target_id, t.first_seen, t.last_seen, t.count.label("seen"), t.channels
+                ).where(t.source_id == source, t.target_id.in_(list(targets)))
+            )
+        }
+        fresh = [
+            {"workspace_id": self.workspace_id, "source_id": source, "target_id": target,
+             "first_seen": at, "last_seen": at, "count": 1,
+             "channels": [channel] if channel else [], "first_message_id": message_id}
+            for target in targets if target not in existing
+        ]  # fmt: skip
+        if fresh:
+            self.session.execute(insert(table(Link)), fresh)
+        for row in existing.values():
+            channels = list(row.channels)
+            if channel and channel not in channels:
+                channels.append(channel)
+            self.session.execute(
+                update(table(Link))
+                .where(t.id == row.id)
+                .values(
+                    count=row.seen + 1,
+                    first_seen=min(row.first_seen, at),
+                    last_seen=max(row.last_seen, at),
+                    channels=channels,
+                )
+            )
+
+    def absorb_persons(self, survivor: str, absorbed: Sequence[str], now: datetime) -> None:
+        """Move the absorbed persons' identifiers and holds to the survivor; keep their
+        ids as aliases that point straight at it."""
+        ids = list(absorbed)
+        p, i, h = table(Person).c, table(IdentifierRow).c, table(Hold)
+        self.session.execute(
+            update(table(IdentifierRow)).where(i.person_id.in_(ids)).values(person_id=survivor)
+        )
+        self.session.execute(
+            update(table(Person))
+            .where(or_(p.id.in_(ids), p.merged_into.in_(ids)))
+            .values(merged_into=survivor, merged_at=now, updated_at=now)
+        )
+        holds = self.session.execute(
+            select(h.c.person_a, h.c.person_b).where(
+                or_(h.c.person_a.in_(ids), h.c.person_b.in_(ids))
+            )
+        ).all()
+        if holds:
+            self.session.execute(delete(h).where(or_(h.c.person_a.in_(ids), h.c.person_b.in_(ids))))
+            moved = {frozenset(survivor if x in ids else x for x in pair) for pair in holds}
+            for pair in moved:
+                if len(pair) == 2:
+                    a, b = sorted(pair)
+                    self.hold_apart(a, b, now)
+
+    def hold_apart(self, a: str, b: str, now: datetime) -> None:
+        a, b = sorted((a, b))
+        upsert(self.session, table(Hold),
+               [{"person_a": a, "person_b": b, "workspace_id": self.workspace_id,
+                 "created_at": now}], keys=["person_a", "person_b"])  # fmt: skip
+
+    def record_history(self, entries: Iterable[dict[str, Any]]) -> None:
+        rows = [{"workspace_id": self.workspace_id, **entry} for entry in entries]
+        if rows:
+            self.session.execute(insert(table(History)), rows)
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
