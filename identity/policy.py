@@ -146,7 +146,8 @@ class Policy:
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> Policy:
-        """Validate a whole policy document; sections left out take the defaults.
+        """Validate a whole policy document. Kinds and traits are merged by name over the
+        defaults; blocked values and patterns are added to the defaults, which always apply.
 
         >>> Policy.from_document({"kinds": {"crm_id": {"limit": 1, "priority": 15}}}).kinds[
         ...     "crm_id"].priority
@@ -193,17 +194,17 @@ class _PolicyReader:
         return Policy(kinds, blocked_values, patterns, traits, timezone, region)
 
     def _kinds(self) -> dict[str, KindRule]:
-        given = self.document.get("kinds")
-        if given is None:
-            return dict(_DEFAULT.kinds)
-        if not isinstance(given, Mapping) or not given:
-            self.errors["kinds"] = "must be a non-empty object of kind name to rule"
-            return {}
-        return {
-            name: rule
-            for name, body in given.items()
-            if (rule := self._kind(str(name), body)) is not None
-        }
+        """The default kinds with the given ones merged over them, field by field."""
+        kinds = dict(_DEFAULT.kinds)
+        given = self.document.get("kinds", {})
+        if not isinstance(given, Mapping):
+            self.errors["kinds"] = "must be an object of kind name to rule"
+            return kinds
+        for name, body in given.items():
+            rule = self._kind(str(name), body)
+            if rule is not None:
+                kinds[rule.name] = rule
+        return kinds
 
     def _kind(self, name: str, body: Any) -> KindRule | None:
         where = f"kinds.{name}"
@@ -242,11 +243,14 @@ class _PolicyReader:
         return tuple(given)
 
     def _blocked_values(self) -> frozenset[str]:
-        values = self._strings("blocked_values", DEFAULT_BLOCKED_VALUES)
+        values = DEFAULT_BLOCKED_VALUES + self._strings("blocked_values", ())
         return frozenset(v.strip().lower() for v in values)
 
     def _patterns(self) -> tuple[str, ...]:
-        patterns = self._strings("blocked_patterns", DEFAULT_BLOCKED_PATTERNS)
+        given = self._strings("blocked_patterns", ())
+        patterns = DEFAULT_BLOCKED_PATTERNS + tuple(
+            p for p in given if p not in DEFAULT_BLOCKED_PATTERNS
+        )
         for i, pattern in enumerate(patterns):
             try:
                 re.compile(pattern)
@@ -255,13 +259,11 @@ class _PolicyReader:
         return patterns
 
     def _traits(self) -> dict[str, TraitRule]:
-        given = self.document.get("traits")
-        if given is None:
-            return dict(_DEFAULT.traits)
+        rules = dict(_DEFAULT.traits)
+        given = self.document.get("traits", {})
         if not isinstance(given, Mapping):
             self.errors["traits"] = "must be an object of trait name to rule"
-            return {}
-        rules = {}
+            return rules
         for name, body in given.items():
             merge = body.get("merge", "latest") if isinstance(body, Mapping) else None
             extra = set(body) - {"merge"} if isinstance(body, Mapping) else set()
