@@ -216,7 +216,7 @@ class _PolicyReader:
         base = _DEFAULT.kinds.get(name, KindRule(name))
         fields = {**base.as_document(), **body}
         for key in body:
-            if key not in fields or key == "name":
+            if key not in base.as_document():
                 self.errors[f"{where}.{key}"] = "unknown field"
         checks = (
             ("scope", fields["scope"] in SCOPES, f"one of {', '.join(SCOPES)}"),
