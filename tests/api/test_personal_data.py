@@ -20,23 +20,21 @@ def test_raw_phone_numbers_and_emails_never_leave_the_service(client, auth, stra
         answers.append(response.get_data(as_text=True))
         return response
 
-    created = call("post", "/v1/identify", {
-        "identifiers": ids(f"phone:{PHONE}", f"email:{EMAIL}", "login_id@app:A"),
-        "traits": {"membership_level": "gold"}})  # fmt: skip
+    first = ids(f"phone:{PHONE}", f"email:{EMAIL}", "login_id@app:A")
+    created = call("post", "/v1/identify", {"identifiers": first, "traits": {"level": 1}})
     person = created.get_json()["person_id"]
-    call("post", "/v1/identify", {
-        "identifiers": ids(f"phone:{PHONE_SPACED}", "login_id@app:B", f"email:{EMAIL}")})  # fmt: skip
-    call(
-        "post",
-        "/v1/identify",
-        {"identifiers": ids("phone:13912345", "email:not-an-email.example.com")},
-    )
-    call("post", "/v1/identify", {
-        "identifiers": ids("phone:13912345", f"mail:{EMAIL}", f"phone@app:{PHONE}")})  # fmt: skip
-    call("post", "/v1/identify/batch", {"observations": [
+    second = ids(f"phone:{PHONE_SPACED}", "login_id@app:B", f"email:{EMAIL}")
+    call("post", "/v1/identify", {"identifiers": second})
+    invalid = ids("phone:13912345", "email:not-an-email.example.com")
+    call("post", "/v1/identify", {"identifiers": invalid})
+    misplaced = ids("phone:13912345", f"mail:{EMAIL}", f"phone@app:{PHONE}")
+    call("post", "/v1/identify", {"identifiers": misplaced})
+    items = [
         {"identifiers": ids(f"phone:{PHONE}")},
         {"identifiers": ids("email:not-an-email.example.com")},
-        {"identifiers": ids(f"email:{EMAIL}"), "colour": "x"}]})  # fmt: skip
+        {"identifiers": ids(f"email:{EMAIL}"), "colour": "x"},
+    ]
+    call("post", "/v1/identify/batch", {"observations": items})
     resolved = call("post", "/v1/resolve", {"identifiers": ids(f"phone:{PHONE_SPACED}")})
     call("post", "/v1/resolve", {"identifiers": ids("phone:13912345")})
     call("post", "/v1/resolve", {"identifiers": ids(f"email:{EMAIL}")}, headers=stranger)
