@@ -53,8 +53,8 @@ class ExplainSchema(StrictSchema):
 
 class ExplanationSchema(Schema):
     person_id = fields.String()
-    source = fields.Nested(IdentifierOutSchema, data_key="from")
-    target = fields.Nested(IdentifierOutSchema, data_key="to")
+    source = fields.Nested(IdentifierOutSchema, attribute="from", data_key="from")
+    target = fields.Nested(IdentifierOutSchema, attribute="to", data_key="to")
     links = fields.List(fields.Nested(EdgeSchema))
 
 

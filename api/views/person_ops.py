@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from api.auth import SECURITY, principal, requires
 from api.schemas_ops import (
@@ -31,7 +32,7 @@ blp = Blueprint(
 
 @blp.route("/<string:person_id>/graph", methods=["GET"])
 @requires("read")
-@blp.arguments(GraphQuerySchema, location="query")
+@blp.arguments(GraphQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, GraphSchema)
 @blp.doc(security=SECURITY)
 def graph(query: dict[str, Any], person_id: str) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def explain(body: dict[str, Any], person_id: str) -> dict[str, Any]:
 
 @blp.route("/<string:person_id>/history", methods=["GET"])
 @requires("read")
-@blp.arguments(HistoryQuerySchema, location="query")
+@blp.arguments(HistoryQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, HistorySchema)
 @blp.doc(security=SECURITY)
 def history(query: dict[str, Any], person_id: str) -> dict[str, Any]:
@@ -96,7 +97,7 @@ def merge(body: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/<string:person_id>", methods=["DELETE"])
 @requires("admin")
-@blp.arguments(EraseQuerySchema, location="query")
+@blp.arguments(EraseQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, ErasureSchema)
 @blp.doc(security=SECURITY)
 def erase(query: dict[str, Any], person_id: str) -> dict[str, Any]:
