@@ -60,9 +60,9 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
 
 
 def _register_operator_kit(app: Flask, api: Api) -> None:
-    from api.views import identifiers, person_ops
+    from api.views import identifiers, person_ops, quality
 
-    for blueprint in (person_ops.blp, identifiers.blp):
+    for blueprint in (person_ops.blp, identifiers.blp, quality.blp):
         api.register_blueprint(blueprint)
 
 

@@ -143,3 +143,48 @@ class HistorySchema(Schema):
     person_id = fields.String()
     items = fields.List(fields.Nested(HistoryEntrySchema))
     next_cursor = fields.String(allow_none=True)
+
+
+class QualityQuerySchema(StrictSchema):
+    top = fields.Integer(load_default=10, validate=validate.Range(1, 100))
+    scan = fields.Integer(
+        load_default=200,
+        validate=validate.Range(1, 5000),
+        metadata={"description": "how many of the largest persons to look for bridges in"},
+    )
+
+
+class SizeBucketSchema(Schema):
+    size = fields.String(metadata={"description": "identifiers per person"})
+    persons = fields.Integer()
+
+
+class PersonSizeSchema(Schema):
+    person_id = fields.String()
+    identifiers = fields.Integer()
+
+
+class JunkCandidateSchema(IdentifierOutSchema):
+    reason = fields.String(metadata={"enum": ["demoted", "blocked"]})
+    count = fields.Integer()
+    last_at = fields.DateTime()
+
+
+class BridgePersonSchema(PersonSizeSchema):
+    bridge_identifiers = fields.List(fields.Nested(IdentifierOutSchema))
+
+
+class BridgesSchema(Schema):
+    scanned = fields.Integer()
+    persons = fields.List(fields.Nested(BridgePersonSchema))
+
+
+class QualitySchema(Schema):
+    persons = fields.Integer()
+    identifiers = fields.Integer()
+    size_distribution = fields.List(fields.Nested(SizeBucketSchema))
+    largest = fields.List(fields.Nested(PersonSizeSchema))
+    junk_candidates = fields.List(fields.Nested(JunkCandidateSchema))
+    demotions_by_kind = fields.Dict(keys=fields.String(), values=fields.Integer())
+    blocked_by_kind = fields.Dict(keys=fields.String(), values=fields.Integer())
+    bridges = fields.Nested(BridgesSchema)

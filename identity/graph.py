@@ -105,18 +105,29 @@ def links_across(G: nx.Graph, leaving: Collection[Identifier]) -> list[LinkEvide
     )
 
 
-def fragile_identifiers(G: nx.Graph) -> list[Identifier]:
-    """Identifiers the graph hangs on: removing one cuts the person's graph in pieces
-    (networkx articulation points; every bridge that is not a lone leaf ends in one).
+def fragile_identifiers(G: nx.Graph, min_side: int = 2) -> list[Identifier]:
+    """Identifiers the graph hangs on: without one of them, the person falls apart into
+    two or more pieces of at least ``min_side`` identifiers each.
+
+    Articulation points (networkx) are the candidates. A person's first observation links
+    its strongest identifier to every other, so that hub is an articulation point of
+    pieces of one; ``min_side`` keeps such stars out of the report.
 
     >>> from datetime import UTC
-    >>> a, b, c = (Identifier("anonymous_id", "", v) for v in "abc")
+    >>> a, b, c, d, e = (Identifier("anonymous_id", "", v) for v in "abcde")
     >>> at = datetime(2026, 1, 1, tzinfo=UTC)
     >>> ev = LinkEvidence(1, at, at, 1, (), None)
-    >>> [str(i) for i in fragile_identifiers(build_graph([a, b, c], [(a, b, ev), (b, c, ev)]))]
-    ['anonymous_id:b']
+    >>> G = build_graph([a, b, c, d, e], [(a, b, ev), (b, c, ev), (c, d, ev), (d, e, ev)])
+    >>> [str(i) for i in fragile_identifiers(G)]
+    ['anonymous_id:c']
     """
-    return sorted(nx.articulation_points(G))
+    fragile = []
+    for node in nx.articulation_points(G):
+        rest = nx.restricted_view(G, [node], [])
+        pieces = [p for p in nx.connected_components(rest) if len(p) >= min_side]
+        if len(pieces) >= 2:
+            fragile.append(node)
+    return sorted(fragile)
 
 
 def strongest_nodes(

@@ -89,6 +89,7 @@ def _identify(
                        observation.channel, observation.message_id)  # fmt: skip
     graph.record_history(_history(person_id, decision, now, trigger))
     _count_contested(uow, ws, decision, now)
+    _count_blocked(uow, ws, screened, now)
     response = _response(person_id, decision, screened)
     if observation.message_id:
         session.add(Message(workspace_id=ws.id, message_id=observation.message_id,
@@ -212,6 +213,20 @@ def _count_contested(
          "reason": "demoted", "count": 1, "last_at": now}
         for i in decision.demoted
     ]  # fmt: skip
+    keys = ["workspace_id", "kind", "scope", "value", "reason"]
+    upsert(uow.session, table(Contested), rows, keys, update=["last_at"], add=["count"])
+
+
+def _count_blocked(
+    uow: UnitOfWork, ws: WorkspaceContext, screened: Screened, now: datetime
+) -> None:
+    """Blocked values an observation carried are junk candidates too; a personal kind's
+    value is never shown, so its hits are counted under ``(hidden)``."""
+    blocked = {(n.kind, n.scope, n.value or "(hidden)")
+               for n in screened.ignored if n.reason == "blocked value"}  # fmt: skip
+    rows = [{"workspace_id": ws.id, "kind": kind, "scope": scope, "value": value[:255],
+             "reason": "blocked", "count": 1, "last_at": now}
+            for kind, scope, value in sorted(blocked)]  # fmt: skip
     keys = ["workspace_id", "kind", "scope", "value", "reason"]
     upsert(uow.session, table(Contested), rows, keys, update=["last_at"], add=["count"])
 

@@ -169,3 +169,14 @@ def test_history_pages_with_a_cursor(client, auth, reader, see):
     problem(client.get(f"{url}?cursor=abc", headers=reader), 422)
     problem(client.get("/v1/persons/p_nobody/history", headers=reader), 404)
     problem(client.get(url), 401)
+
+
+def test_quality_answers_the_report_and_refuses_bad_options(client, make_key, reader, see):
+    see(LOGIN_A, IDFA)
+    body = client.get("/v1/insights/quality?top=5", headers=reader).get_json()
+    assert body["persons"] == 1 and body["largest"][0]["identifiers"] == 2
+    assert set(body) >= {"size_distribution", "junk_candidates", "demotions_by_kind", "bridges"}
+    problem(client.get("/v1/insights/quality?top=0", headers=reader), 422)
+    problem(client.get("/v1/insights/quality?channels=a", headers=reader), 422)
+    problem(client.get("/v1/insights/quality", headers=make_key("ingest")), 403)
+    problem(client.get("/v1/insights/quality"), 401)

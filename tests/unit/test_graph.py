@@ -75,10 +75,19 @@ def test_a_split_cuts_exactly_the_links_between_the_sides():
 
 
 def test_the_middle_of_a_chain_is_fragile_and_a_cycle_is_not():
-    assert fragile_identifiers(chain("a", "b", "c")) == [node("b")]
+    assert fragile_identifiers(chain("a", "b", "c"), min_side=1) == [node("b")]
     G = chain("a", "b", "c")
     G.add_edge(node("a"), node("c"), evidence=evidence(7))
-    assert fragile_identifiers(G) == []
+    assert fragile_identifiers(G, min_side=1) == []
+
+
+def test_a_star_of_one_observation_is_not_fragile_but_two_clusters_on_a_device_are():
+    hub, *leaves = (node(v) for v in "habc")
+    assert (
+        fragile_identifiers(build_graph([hub, *leaves], [(hub, x, evidence(1)) for x in leaves]))
+        == []
+    )
+    assert fragile_identifiers(chain("a", "b", "device", "c", "d")) == [node("device")]
 
 
 def test_display_keeps_the_strongest_first_and_says_when_it_truncates():
