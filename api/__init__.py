@@ -60,10 +60,11 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
 
 
 def _register_operator_kit(app: Flask, api: Api) -> None:
-    from api.views import identifiers, person_ops, quality
+    from api.views import identifiers, person_ops, quality, ui
 
     for blueprint in (person_ops.blp, identifiers.blp, quality.blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(ui.bp)
 
 
 _DESCRIPTION = (
