@@ -53,7 +53,7 @@ def erase(
             return report
         now = utcnow()
         repairs.suppress({ws.suppression_key(i) for i in rows}, now)
-        repairs.erase(persons, rows.values())
+        repairs.erase(persons, rows)
         graph.record_history([{"person_id": live, "at": now, "action": "erase",
                                "trigger": trigger, "reason": reason or "erasure requested",
                                "details": None}])  # fmt: skip

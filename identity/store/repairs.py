@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from identity.graph import LinkEvidence
 from identity.identifiers import Identifier
 from identity.store.models import (
+    Contested,
     History,
     Hold,
     IdentifierRow,
@@ -124,10 +125,21 @@ class RepairRepository:
             counts[name] = self._count(select(func.count()).where(model.person_id.in_(ids)))
         return counts
 
-    def erase(self, person_ids: Sequence[str], row_ids: Collection[int]) -> None:
-        """Delete the persons (the live one and its aliases) and all that hangs on them."""
+    def erase(self, person_ids: Sequence[str], identifiers: Mapping[Identifier, int]) -> None:
+        """Delete the persons (the live one and its aliases) and all that hangs on them,
+        including the junk-candidate counts of their identifiers' values."""
         ids = list(person_ids)
-        self.delete_identifiers(row_ids)
+        self.delete_identifiers(identifiers.values())
+        c = table(Contested).c
+        for chunk in _chunks(list(identifiers)):
+            self.session.execute(
+                delete(table(Contested)).where(
+                    c.workspace_id == self.workspace_id,
+                    tuple_(c.kind, c.scope, c.value).in_(
+                        [(i.kind, i.scope, i.value) for i in chunk]
+                    ),
+                )
+            )
         self.session.execute(delete(Message).where(*self._messages_of(ids)))
         self.session.execute(
             delete(History).where(
@@ -150,3 +162,8 @@ class RepairRepository:
 
     def _count(self, query: Any) -> int:
         return int(self.session.execute(query).scalar_one())
+
+
+def _chunks(items: list[Any], size: int = 400) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

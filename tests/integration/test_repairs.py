@@ -16,6 +16,7 @@ from identity.observation import Observation, RawIdentifier
 from identity.services import erasure, graph_ops, repairs
 from identity.services.identify import identify
 from identity.services.persons import get_person
+from identity.services.quality import quality
 
 OP = "key:op12345"
 
@@ -171,6 +172,14 @@ def test_erasure_deletes_the_person_and_suppresses_its_identifiers(store, ws):
     assert "value" not in again["ignored"][0]
     entries = graph_ops.history(store, ws, person)["items"]
     assert [(e["action"], e["details"]) for e in entries] == [("erase", None)]
+
+
+def test_erasure_forgets_the_junk_counts_of_the_persons_values(store, ws):
+    person = see(store, ws, LOGIN_A, IDFA)["person_id"]
+    see(store, ws, LOGIN_B, IDFA)  # the idfa is demoted: a junk candidate
+    assert quality(store, ws)["demotions_by_kind"] == {"idfa": 1}
+    erasure.erase(store, ws, person, OP)
+    assert quality(store, ws)["junk_candidates"] == []
 
 
 def test_erasing_through_an_alias_needs_to_be_asked_for(store, ws):
