@@ -92,3 +92,15 @@ def test_a_read_key_sees_no_admin_actions_and_a_bad_key_sees_an_error(
     WebDriverWait(browser, 10).until(
         EC.text_to_be_present_in_element((By.ID, "message"), "Unauthenticated")
     )
+
+
+def test_an_admin_unbinds_an_identifier_from_the_page(browser, live_server, auth, person):
+    wait = open_person(browser, live_server, auth["Authorization"].removeprefix("Bearer "))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#identifiers tbody tr")
+    target = next(r for r in rows if "o-alice" in r.text)
+    wait.until(EC.visibility_of(target.find_element(By.CSS_SELECTOR, ".unbind"))).click()
+    wait.until(EC.alert_is_present()).accept()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "message"), "Unbound"))
+    nodes = {n.get_attribute("data-id") for n in browser.find_elements(By.CSS_SELECTOR, ".node")}
+    assert "wechat_openid@wx1:o-alice" not in nodes and len(nodes) == 2
+    assert "unbind" in browser.find_element(By.ID, "history").text

@@ -61,3 +61,30 @@ def test_splits_and_merges_racing_identify_keep_every_invariant(store, ws):
     assert person not in owners
     repairs.merge(store, ws, [person, *split_off], force=True, trigger=OP)
     check_invariants(store)
+
+
+def test_split_and_merge_cycles_racing_identify_keep_every_invariant(store, ws):
+    login = RawIdentifier("login_id", "A", "app")
+    person = identify(store, ws, Observation([login, *map(anon, range(6))]))["person_id"]
+    errors: list[BaseException] = []
+
+    def traffic(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            for _ in range(20):
+                identify(store, ws, Observation([anon(rng.randrange(6)), anon(rng.randrange(6))]))
+        except BaseException as exc:  # reported below, not swallowed
+            errors.append(exc)
+
+    threads = [threading.Thread(target=traffic, args=(seed,)) for seed in range(2)]
+    for thread in threads:
+        thread.start()
+    for n in range(3):
+        new = repairs.split(store, ws, person, [anon(n), anon(n + 3)], OP)["new_person_id"]
+        merged = repairs.merge(store, ws, [new, person], force=False, trigger=OP)
+        assert merged["person_id"] == person
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    check_invariants(store)
+    assert identify(store, ws, Observation([login, *map(anon, range(6))]))["outcome"] == "matched"
