@@ -70,7 +70,7 @@ def _identify(
         if prior is not None:
             return dict(prior)
         trigger = f"message:{observation.message_id}"
-    _drop_suppressed(uow, ws, screened)
+    _drop_suppressed(uow, ws, screened, observation)
     graph = GraphRepository(session, ws.id, uow.sqlite)
     snapshot, persons, row_ids = _snapshot(graph, screened.accepted)
     decision = decide(screened.accepted, snapshot, ws.policy)
@@ -98,7 +98,9 @@ def _identify(
     return response
 
 
-def _drop_suppressed(uow: UnitOfWork, ws: WorkspaceContext, screened: Screened) -> None:
+def _drop_suppressed(
+    uow: UnitOfWork, ws: WorkspaceContext, screened: Screened, observation: Observation
+) -> None:
     """Erased identifiers come back as ``ignored`` with reason ``suppressed``."""
     keys = {ws.suppression_key(i): i for i in screened.accepted}
     hits = set(
@@ -114,10 +116,20 @@ def _drop_suppressed(uow: UnitOfWork, ws: WorkspaceContext, screened: Screened) 
     for identifier in gone:
         screened.accepted.remove(identifier)
         shown = None if ws.policy.kinds[identifier.kind].personal else identifier.value
+        index = _index_of(identifier, observation, ws)
         screened.ignored.append(
-            IdentifierNote(-1, identifier.kind, identifier.scope, shown, "suppressed")
+            IdentifierNote(index, identifier.kind, identifier.scope, shown, "suppressed")
         )
+    screened.ignored.sort(key=lambda note: note.index)
     screened.refuse_if_empty()
+
+
+def _index_of(identifier: Identifier, observation: Observation, ws: WorkspaceContext) -> int:
+    """Where a suppressed identifier was in the request (rare: only on a hit)."""
+    for index, raw in enumerate(observation.identifiers):
+        if screen([raw], ws.policy, ws.hasher).accepted == [identifier]:
+            return index
+    return -1
 
 
 def _snapshot(

@@ -139,7 +139,9 @@ def test_erase_reports_on_a_dry_run_then_erases_and_suppresses(client, auth, rea
     assert done.get_json()["dry_run"] is False
     problem(client.get(f"/v1/persons/{person}", headers=reader), 404)
     again = client.post("/v1/identify", json={"identifiers": [phone, IDFA]}, headers=auth)
-    assert again.get_json()["ignored"] == [{"index": -1, "kind": "phone", "reason": "suppressed"}]
+    assert again.get_json()["ignored"] == [{"index": 0, "kind": "phone", "reason": "suppressed"}]
+    alone = client.post("/v1/identify", json={"identifiers": [phone]}, headers=auth)
+    assert problem(alone, 422)["errors"] == {"identifiers.0": "phone: suppressed"}
     history = client.get(f"/v1/persons/{person}/history", headers=reader).get_json()
     assert [(e["action"], e["reason"]) for e in history["items"]] == [("erase", "GDPR request")]
     problem(client.delete(f"/v1/persons/{person}", headers=auth), 404)
