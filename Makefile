@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean browser
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,16 @@ run: $(STAMP)
 	@echo "API key of workspace 'default' (kept in var/dev_api_key): $$(cat var/dev_api_key)"
 	$(BIN)/databank serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+
+# Chromium for the /ui/ browser tests: installed as root where apt exists, else they skip.
+browser:
+	@command -v chromedriver >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; } || true
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/http_bench.py

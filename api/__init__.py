@@ -54,8 +54,17 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     app.register_blueprint(health.blp)
     for blueprint in (identify.blp, persons.blp, policy.blp):
         api.register_blueprint(blueprint)
+    _register_operator_kit(app, api)
     logging.getLogger("identity").setLevel(logging.INFO)
     return app
+
+
+def _register_operator_kit(app: Flask, api: Api) -> None:
+    from api.views import identifiers, person_ops, quality, ui
+
+    for blueprint in (person_ops.blp, identifiers.blp, quality.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(ui.bp)
 
 
 _DESCRIPTION = (

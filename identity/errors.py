@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "AliasErasure",
     "ConcurrentChange",
     "Conflict",
     "DatabankError",
@@ -13,6 +14,7 @@ __all__ = [
     "IdentifierNotFound",
     "ImportNotFound",
     "InvalidInput",
+    "LimitsBroken",
     "NotFound",
     "ObservationRefused",
     "PersonNotFound",
@@ -90,3 +92,15 @@ class ConcurrentChange(DatabankError):
     """Another transaction changed what this one read; the caller retries."""
 
     title = "Concurrent change"
+
+
+class LimitsBroken(Conflict):
+    """A merge would break identifier limits; ``errors`` names each broken limit."""
+
+    title = "Limits broken"
+
+
+class AliasErasure(Conflict):
+    """An erasure named an alias id without asking to follow it to its survivor."""
+
+    title = "Alias erasure"

@@ -70,7 +70,7 @@ def _identify(
         if prior is not None:
             return dict(prior)
         trigger = f"message:{observation.message_id}"
-    _drop_suppressed(uow, ws, screened)
+    _drop_suppressed(uow, ws, screened, observation)
     graph = GraphRepository(session, ws.id, uow.sqlite)
     snapshot, persons, row_ids = _snapshot(graph, screened.accepted)
     decision = decide(screened.accepted, snapshot, ws.policy)
@@ -89,6 +89,7 @@ def _identify(
                        observation.channel, observation.message_id)  # fmt: skip
     graph.record_history(_history(person_id, decision, now, trigger))
     _count_contested(uow, ws, decision, now)
+    _count_blocked(uow, ws, screened, now)
     response = _response(person_id, decision, screened)
     if observation.message_id:
         session.add(Message(workspace_id=ws.id, message_id=observation.message_id,
@@ -97,7 +98,9 @@ def _identify(
     return response
 
 
-def _drop_suppressed(uow: UnitOfWork, ws: WorkspaceContext, screened: Screened) -> None:
+def _drop_suppressed(
+    uow: UnitOfWork, ws: WorkspaceContext, screened: Screened, observation: Observation
+) -> None:
     """Erased identifiers come back as ``ignored`` with reason ``suppressed``."""
     keys = {ws.suppression_key(i): i for i in screened.accepted}
     hits = set(
@@ -113,10 +116,20 @@ def _drop_suppressed(uow: UnitOfWork, ws: WorkspaceContext, screened: Screened) 
     for identifier in gone:
         screened.accepted.remove(identifier)
         shown = None if ws.policy.kinds[identifier.kind].personal else identifier.value
+        index = _index_of(identifier, observation, ws)
         screened.ignored.append(
-            IdentifierNote(-1, identifier.kind, identifier.scope, shown, "suppressed")
+            IdentifierNote(index, identifier.kind, identifier.scope, shown, "suppressed")
         )
+    screened.ignored.sort(key=lambda note: note.index)
     screened.refuse_if_empty()
+
+
+def _index_of(identifier: Identifier, observation: Observation, ws: WorkspaceContext) -> int:
+    """Where a suppressed identifier was in the request (rare: only on a hit)."""
+    for index, raw in enumerate(observation.identifiers):
+        if screen([raw], ws.policy, ws.hasher).accepted == [identifier]:
+            return index
+    return -1
 
 
 def _snapshot(
@@ -212,6 +225,20 @@ def _count_contested(
          "reason": "demoted", "count": 1, "last_at": now}
         for i in decision.demoted
     ]  # fmt: skip
+    keys = ["workspace_id", "kind", "scope", "value", "reason"]
+    upsert(uow.session, table(Contested), rows, keys, update=["last_at"], add=["count"])
+
+
+def _count_blocked(
+    uow: UnitOfWork, ws: WorkspaceContext, screened: Screened, now: datetime
+) -> None:
+    """Blocked values an observation carried are junk candidates too; a personal kind's
+    value is never shown, so its hits are counted under ``(hidden)``."""
+    blocked = {(n.kind, n.scope, n.value or "(hidden)")
+               for n in screened.ignored if n.reason == "blocked value"}  # fmt: skip
+    rows = [{"workspace_id": ws.id, "kind": kind, "scope": scope, "value": value[:255],
+             "reason": "blocked", "count": 1, "last_at": now}
+            for kind, scope, value in sorted(blocked)]  # fmt: skip
     keys = ["workspace_id", "kind", "scope", "value", "reason"]
     upsert(uow.session, table(Contested), rows, keys, update=["last_at"], add=["count"])
 
