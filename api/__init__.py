@@ -49,10 +49,11 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     )
     api = DatabankApi(app, spec_kwargs={"info": {"description": _DESCRIPTION}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    from api.views import health, identify, persons, policy
+    from api.views import health, identify, insights, persons, policy, ui_insights
 
     app.register_blueprint(health.blp)
-    for blueprint in (identify.blp, persons.blp, policy.blp):
+    app.register_blueprint(ui_insights.bp)
+    for blueprint in (identify.blp, persons.blp, policy.blp, insights.blp):
         api.register_blueprint(blueprint)
     _register_operator_kit(app, api)
     logging.getLogger("identity").setLevel(logging.INFO)

@@ -7,8 +7,10 @@ from datetime import UTC
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+from webargs.fields import DelimitedList
 
 from identity.observation import Observation, RawIdentifier
+from identity.services.persons import PROFILE_PARTS
 
 MAX_IDENTIFIERS = 50
 MAX_BATCH = 1000
@@ -154,6 +156,13 @@ class PersonSchema(Schema):
     tags = fields.Dict(keys=fields.String(), values=fields.Nested(SeenSchema))
     channels = fields.Dict(keys=fields.String(), values=fields.Nested(SeenSchema))
     activity = fields.Nested(ActivitySchema)
+
+
+class PersonQuerySchema(StrictSchema):
+    include = DelimitedList(
+        fields.String(validate=validate.OneOf(PROFILE_PARTS)),
+        metadata={"description": f"comma-separated parts: {', '.join(PROFILE_PARTS)}"},
+    )
 
 
 class PolicySchema(StrictSchema):

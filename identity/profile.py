@@ -100,23 +100,41 @@ def _see(table: dict[str, Seen], key: str, at: datetime) -> None:
 def combine_trait(merge: str, current: TraitValue | None, incoming: TraitValue) -> TraitValue:
     """Combine two values of one trait by the trait's merge rule.
 
+    Every rule is commutative and associative, so a profile does not depend on the
+    order observations arrive in or on how merges group them: equal timestamps are
+    broken by the value, then the source.
+
     >>> from datetime import UTC
     >>> t1, t2 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
     >>> combine_trait("latest", TraitValue("gold", t2), TraitValue("silver", t1)).value
     'gold'
+    >>> combine_trait("first", TraitValue("gold", t2), TraitValue("silver", t1)).value
+    'silver'
+    >>> combine_trait("max", TraitValue(120, t1), TraitValue(80, t2)).value
+    120
     >>> combine_trait("sum", TraitValue(2, t1), TraitValue(3, t2)).value
     5
     """
     if current is None:
         return TraitValue(incoming.value, incoming.updated_at, incoming.source)
     if merge == "sum":
-        latest = incoming if incoming.updated_at >= current.updated_at else current
+        # The time and source of a sum must not depend on how its parts were grouped.
+        latest = max(current, incoming, key=lambda t: (t.updated_at, t.source or ""))
         return TraitValue(current.value + incoming.value, latest.updated_at, latest.source)
     if merge == "first":
-        return incoming if incoming.updated_at < current.updated_at else current
+        return min(current, incoming, key=_by_time)
     if merge == "max":
-        return incoming if _order(incoming.value) > _order(current.value) else current
-    return incoming if incoming.updated_at >= current.updated_at else current
+        return max(current, incoming, key=_by_value)
+    return max(current, incoming, key=_by_time)
+
+
+def _by_time(trait: TraitValue) -> tuple[datetime, tuple[int, Any], str]:
+    return (trait.updated_at, _order(trait.value), trait.source or "")
+
+
+def _by_value(trait: TraitValue) -> tuple[tuple[int, Any], float, str]:
+    # Of equal maxima the earliest keeps its time: when the maximum was first reached.
+    return (_order(trait.value), -trait.updated_at.timestamp(), trait.source or "")
 
 
 def _order(value: Any) -> tuple[int, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +19,9 @@ from identity.store.models import IdentifierRow, Person, table
 from identity.store.profiles import ProfileRepository
 from identity.store.uow import Store, UnitOfWork
 
-__all__ = ["get_person", "resolve"]
+__all__ = ["PROFILE_PARTS", "get_person", "resolve"]
+
+PROFILE_PARTS = ("identifiers", "traits", "tags", "channels", "activity")
 
 
 def resolve(store: Store, ws: WorkspaceContext, raw: Sequence[RawIdentifier]) -> dict[str, Any]:
@@ -46,24 +48,51 @@ def resolve(store: Store, ws: WorkspaceContext, raw: Sequence[RawIdentifier]) ->
     return read(store, work)
 
 
-def get_person(store: Store, ws: WorkspaceContext, person_id: str) -> dict[str, Any]:
-    """The profile ("data bank") of a person; an alias answers with its survivor."""
-    return read(store, lambda uow: _person_document(uow, ws, person_id))
+def get_person(
+    store: Store,
+    ws: WorkspaceContext,
+    person_id: str,
+    include: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """The profile ("data bank") of a person; an alias answers with its survivor.
+
+    ``include`` names the parts of :data:`PROFILE_PARTS` to return (``None``: all).
+    """
+    parts = frozenset(PROFILE_PARTS if include is None else include)
+    unknown = sorted(parts - set(PROFILE_PARTS))
+    if unknown:
+        raise InvalidInput(
+            "unknown profile parts",
+            {"include": f"unknown: {', '.join(unknown)}; known: {', '.join(PROFILE_PARTS)}"},
+        )
+    document = read(store, lambda uow: _person_document(uow, ws, person_id, parts))
+    return {k: v for k, v in document.items() if k in parts or k not in PROFILE_PARTS}
 
 
-def _person_document(uow: UnitOfWork, ws: WorkspaceContext, person_id: str) -> dict[str, Any]:
+def _person_document(
+    uow: UnitOfWork, ws: WorkspaceContext, person_id: str, parts: frozenset[str]
+) -> dict[str, Any]:
     graph = GraphRepository(uow.session, ws.id, uow.sqlite)
     live = graph.live_person_id(person_id)
     if live is None:
         raise PersonNotFound(f"no person {person_id} in this workspace")
     person = uow.session.get(Person, live)
     assert person is not None
-    profile = ProfileRepository(uow.session, ws.id).load({live: person.activity})[live]
+    profile = ProfileRepository(uow.session, ws.id).load(
+        {live: person.activity},
+        traits=None if "traits" in parts else (),
+        tags=None if "tags" in parts else (),
+        channels=None if "channels" in parts else (),
+    )[live]
     t = table(IdentifierRow).c
-    identifiers = uow.session.execute(
-        select(t.kind, t.scope, t.value, t.first_seen, t.last_seen)
-        .where(t.person_id == live)
-        .order_by(t.kind, t.scope, t.value)
+    identifiers: Any = (
+        uow.session.execute(
+            select(t.kind, t.scope, t.value, t.first_seen, t.last_seen)
+            .where(t.person_id == live)
+            .order_by(t.kind, t.scope, t.value)
+        )
+        if "identifiers" in parts
+        else []
     )
     aliases = uow.session.execute(
         select(Person.id).where(Person.merged_into == live).order_by(Person.id)

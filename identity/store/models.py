@@ -180,7 +180,10 @@ class PersonTrait(Base):
     updated_at: Mapped[datetime]
     source: Mapped[str | None] = mapped_column(String(100))
 
-    __table_args__ = (Index("ix_person_traits_lookup", "workspace_id", "name", "value_text"),)
+    # Audience pages walk these in person-id order (migration 0002_insights).
+    __table_args__ = (
+        Index("ix_person_traits_audience", "workspace_id", "name", "value_text", "person_id"),
+    )
 
 
 class PersonTag(Base):
@@ -193,7 +196,7 @@ class PersonTag(Base):
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
 
-    __table_args__ = (Index("ix_person_tags_lookup", "workspace_id", "tag"),)
+    __table_args__ = (Index("ix_person_tags_audience", "workspace_id", "tag", "person_id"),)
 
 
 class PersonChannel(Base):
@@ -206,7 +209,10 @@ class PersonChannel(Base):
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
 
-    __table_args__ = (Index("ix_person_channels_lookup", "workspace_id", "channel", "last_seen"),)
+    __table_args__ = (
+        Index("ix_person_channels_lookup", "workspace_id", "channel", "last_seen"),
+        Index("ix_person_channels_audience", "workspace_id", "channel", "person_id", "last_seen"),
+    )
 
 
 class Hold(Base):

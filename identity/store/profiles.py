@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from identity.audience import trait_text
 from identity.profile import Profile, Seen, TraitValue
 from identity.store.models import PersonChannel, PersonTag, PersonTrait, table
 from identity.store.upsert import upsert
@@ -65,7 +64,7 @@ class ProfileRepository:
             self.session,
             table(PersonTrait),
             [
-                {**base, "name": name, "value": t.value, "value_text": _as_text(t.value),
+                {**base, "name": name, "value": t.value, "value_text": trait_text(t.value),
                  "updated_at": t.updated_at, "source": t.source}
                 for name, t in profile.traits.items()
             ],
@@ -88,11 +87,3 @@ class ProfileRepository:
         ids = list(person_ids)
         for model in (PersonTrait, PersonTag, PersonChannel):
             self.session.execute(delete(model).where(model.person_id.in_(ids)))
-
-
-def _as_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value[:255]
-    return json.dumps(value)[:255]
