@@ -22,7 +22,7 @@ from identity.store.profiles import ProfileRepository
 from identity.store.uow import Store, UnitOfWork
 from identity.store.upsert import upsert
 
-__all__ = ["identify", "identify_many"]
+__all__ = ["apply_screened", "identify", "identify_many", "prior_answer"]
 
 
 def identify(
@@ -36,7 +36,9 @@ def identify(
     check_traits(observation.traits, ws.policy)
     screened = screen(observation.identifiers, ws.policy, ws.hasher)
     screened.refuse_if_empty()
-    return in_transaction(store, lambda uow: _identify(uow, ws, observation, screened, trigger))
+    return in_transaction(
+        store, lambda uow: _identify_once(uow, ws, observation, screened, trigger)
+    )
 
 
 def identify_many(
@@ -53,22 +55,40 @@ def identify_many(
     return results
 
 
-def _identify(
+def prior_answer(uow: UnitOfWork, ws: WorkspaceContext, message_id: str) -> dict[str, Any] | None:
+    """The first answer given for ``message_id`` in the workspace, if any."""
+    prior = uow.session.execute(
+        select(Message.response).where(
+            Message.workspace_id == ws.id, Message.message_id == message_id
+        )
+    ).scalar()
+    return None if prior is None else dict(prior)
+
+
+def _identify_once(
     uow: UnitOfWork,
     ws: WorkspaceContext,
     observation: Observation,
     screened: Screened,
     trigger: str,
 ) -> dict[str, Any]:
+    if observation.message_id:
+        prior = prior_answer(uow, ws, observation.message_id)
+        if prior is not None:
+            return prior
+    return apply_screened(uow, ws, observation, screened, trigger)
+
+
+def apply_screened(
+    uow: UnitOfWork,
+    ws: WorkspaceContext,
+    observation: Observation,
+    screened: Screened,
+    trigger: str,
+) -> dict[str, Any]:
+    """Apply one screened observation whose message id is new (the caller checked)."""
     session = uow.session
     if observation.message_id:
-        prior = session.execute(
-            select(Message.response).where(
-                Message.workspace_id == ws.id, Message.message_id == observation.message_id
-            )
-        ).scalar()
-        if prior is not None:
-            return dict(prior)
         trigger = f"message:{observation.message_id}"
     _drop_suppressed(uow, ws, screened, observation)
     graph = GraphRepository(session, ws.id, uow.sqlite)
