@@ -17,13 +17,13 @@ from identity.imports.screening import Catalogue
 from identity.store.graph import PersonRow
 from identity.store.models import Hold, IdentifierRow, Person, UTCDateTime, table
 
-__all__ = ["Existing", "load_existing"]
+__all__ = ["Existing", "adopt_members", "load_existing"]
 
 
 @dataclass
 class Existing:
     row_id: dict[int, int] = field(default_factory=dict)  # code -> identifiers.id
-    owner: dict[int, str] = field(default_factory=dict)  # code -> person id
+    owner: dict[int, str] = field(default_factory=dict)  # code -> person id (all members)
     seen: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)  # first, last
     persons: dict[str, PersonRow] = field(default_factory=dict)
     members: dict[str, set[Identifier]] = field(default_factory=lambda: defaultdict(set))
@@ -43,7 +43,16 @@ def load_existing(bulk: Bulk, workspace_id: int, catalogue: Catalogue) -> Existi
     for code, person in existing.owner.items():
         if catalogue.identifiers[code] not in existing.members[person]:
             raise ConcurrentChange("an identifier moved while the import read it")
+    adopt_members(existing, catalogue)
     return existing
+
+
+def adopt_members(existing: Existing, catalogue: Catalogue) -> None:
+    """Number every identifier of the stored persons too, so that components and
+    limits see whole persons."""
+    for person, members in existing.members.items():
+        for identifier in members:
+            existing.owner[catalogue.encode(identifier)] = person
 
 
 def _owners(bulk: Bulk, workspace_id: int, catalogue: Catalogue, existing: Existing) -> None:

@@ -146,6 +146,7 @@ class Replay:
         now: datetime,
     ) -> None:
         self.policy = policy
+        self.now = now
         self.catalogue = catalogue
         self.safe = safe
         self.graph = ChunkGraph(existing, now)
@@ -159,6 +160,7 @@ class Replay:
         for place, code in enumerate(by_strength):
             self.rank[code] = place
         self.new_person = PersonIds()
+        self.age = {p: (row.created_at, p) for p, row in existing.persons.items()}
 
     def run(self, rows: Sequence[Applied]) -> list[Step]:
         safe = self.safe
@@ -185,9 +187,11 @@ class Replay:
                 new_codes.append(code)
             else:
                 persons.add(self.live(person) if person in alias else person)
-        if persons:
-            survivor, *absorbed = sorted(persons)  # same created_at: id order is age
-            outcome = "merged" if absorbed else "matched"
+        if len(persons) == 1:
+            survivor, absorbed, outcome = persons.pop(), [], "matched"
+        elif persons:
+            survivor, *absorbed = sorted(persons, key=self._age_key)
+            outcome = "merged"
         else:
             survivor, absorbed, outcome = self.new_person(), [], "created"
         for code in new_codes:
@@ -204,6 +208,11 @@ class Replay:
             {},
         )
         return Step(row, survivor, decision, codes)
+
+    def _age_key(self, person: str) -> tuple[datetime, str]:
+        """Oldest first: stored persons by ``(created_at, id)``; the chunk's own share
+        its time, and their ids increase in the order they were made."""
+        return self.age.get(person) or (self.now, person)
 
     def _decide(self, row: Applied) -> Step:
         decision = decide(row.screened.accepted, self.graph, self.policy)

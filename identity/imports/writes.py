@@ -48,6 +48,9 @@ class _Chunk:
     replay: Replay
     steps: list[Step]
     now: datetime
+    times: list[datetime] = field(default_factory=list)  # the rows' distinct times, sorted
+    stored_times: list[Any] = field(default_factory=list)  # the same as the columns hold
+    rank: list[int] = field(default_factory=list)  # each step's time as an index of times
     created: list[str] = field(default_factory=list)  # persons the chunk made, in order
     absorbed: list[str] = field(default_factory=list)  # stored persons it absorbed
     profiles: dict[str, Profile] = field(default_factory=dict)  # live persons it touched
@@ -63,6 +66,11 @@ def write_chunk(
     now: datetime,
 ) -> None:
     chunk = _Chunk(bulk, ws, existing, replay, steps, now)
+    stamps = [step.row.observation.timestamp for step in steps]
+    chunk.times = sorted(set(stamps))
+    chunk.stored_times = [bulk.when(at) for at in chunk.times]
+    index = {at: k for k, at in enumerate(chunk.times)}
+    chunk.rank = [index[at] for at in stamps]
     for step in steps:
         if step.decision.outcome == "created":
             chunk.created.append(step.person)
@@ -134,16 +142,17 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
     """Insert the new identifiers, move those of absorbed persons, widen first/last
     seen of the stored ones; returns ``code -> identifiers.id`` for every code used."""
     bulk, existing, live = chunk.bulk, chunk.existing, chunk.replay.live
-    seen = _seen(chunk.steps, len(chunk.replay.catalogue.identifiers))
+    seen = _seen(chunk, len(chunk.replay.catalogue.identifiers))
+    times, stored_times = chunk.times, chunk.stored_times
     row_ids = dict(existing.row_id)
     identifiers, owner = chunk.replay.catalogue.identifiers, chunk.replay.owner
     fresh = [code for code in seen if code not in row_ids]
     row_ids.update(zip(fresh, bulk.reserve_ids("identifiers", len(fresh)), strict=True))
     rows = []
     for code in fresh:
-        i, (first, last) = identifiers[code], seen[code]
+        i, (f, t) = identifiers[code], seen[code]
         rows.append((row_ids[code], chunk.ws.id, i.kind, i.scope, i.value, live(owner[code]),
-                     bulk.when(first), bulk.when(last)))  # fmt: skip
+                     stored_times[f], stored_times[t]))  # fmt: skip
     bulk.insert("identifiers", ["id", "workspace_id", "kind", "scope", "value", "person_id",
                                 "first_seen", "last_seen"], rows)  # fmt: skip
     bulk.execute_many(
@@ -151,41 +160,39 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
         [(live(p), p) for p in chunk.absorbed],
     )
     widened = []
-    for code, (first, last) in seen.items():
-        stored = existing.seen.get(code)
-        if stored is not None and (first < stored[0] or last > stored[1]):
+    for code, stored in existing.seen.items():
+        if code not in seen:
+            continue
+        first, last = times[seen[code][0]], times[seen[code][1]]
+        if first < stored[0] or last > stored[1]:
             widened.append((bulk.when(min(first, stored[0])), bulk.when(max(last, stored[1])),
                             row_ids[code]))  # fmt: skip
     bulk.execute_many("UPDATE identifiers SET first_seen = ?, last_seen = ? WHERE id = ?", widened)
     return row_ids
 
 
-def _seen(steps: list[Step], count: int) -> dict[int, tuple[datetime, datetime]]:
-    """First and last time each identifier code was used by a row (vectorised)."""
-    times = [step.row.observation.timestamp for step in steps]
-    ordered = sorted(set(times))
-    rank = {at: k for k, at in enumerate(ordered)}
+def _seen(chunk: _Chunk, count: int) -> dict[int, tuple[int, int]]:
+    """First and last time (as indexes of ``chunk.times``) each identifier code was used
+    by a row (vectorised)."""
+    steps = chunk.steps
     sizes = np.fromiter((len(s.codes) for s in steps), dtype=np.int64, count=len(steps))
     codes = np.fromiter(itertools.chain.from_iterable(s.codes for s in steps), dtype=np.int64,
                         count=int(sizes.sum()))  # fmt: skip
-    ranks = np.repeat(
-        np.fromiter((rank[t] for t in times), dtype=np.int64, count=len(times)), sizes
-    )
-    first = np.full(count, len(ordered), dtype=np.int64)
+    ranks = np.repeat(np.array(chunk.rank, dtype=np.int64), sizes)
+    first = np.full(count, len(chunk.times), dtype=np.int64)
     last = np.full(count, -1, dtype=np.int64)
     np.minimum.at(first, codes, ranks)
     np.maximum.at(last, codes, ranks)
     used = np.flatnonzero(last >= 0)
-    return {
-        int(code): (ordered[f], ordered[t])
-        for code, f, t in zip(used.tolist(), first[used].tolist(), last[used].tolist(), strict=True)
-    }
+    return dict(
+        zip(used.tolist(), zip(first[used].tolist(), last[used].tolist(), strict=True), strict=True)
+    )
 
 
 @dataclass(slots=True)
 class _Evidence:
-    first_seen: datetime
-    last_seen: datetime
+    first_seen: int  # indexes of the chunk's times
+    last_seen: int
     count: int
     channels: list[str]
     first_message_id: str | None
@@ -194,9 +201,9 @@ class _Evidence:
 def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
     """Rule 6 links of every row, aggregated per edge, then inserted or strengthened."""
     edges: dict[tuple[int, int], _Evidence] = {}
-    for step in chunk.steps:
+    for step, at in zip(chunk.steps, chunk.rank, strict=True):
         observation = step.row.observation
-        at, channel = observation.timestamp, observation.channel
+        channel = observation.channel
         head, *rest = step.codes
         source = row_ids[head]
         for code in rest:
@@ -214,12 +221,12 @@ def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
             if channel and channel not in evidence.channels:
                 evidence.channels.append(channel)
     stored = _stored_links(chunk, edges)
-    bulk = chunk.bulk
+    bulk, times, stored_times = chunk.bulk, chunk.times, chunk.stored_times
     updates = []
     for key, (link_id, first, last, count, channels) in stored.items():
         new = edges.pop(key)
         merged = list(channels) + [c for c in new.channels if c not in channels]
-        first, last = min(first, new.first_seen), max(last, new.last_seen)
+        first, last = min(first, times[new.first_seen]), max(last, times[new.last_seen])
         updates.append(
             (count + new.count, bulk.when(first), bulk.when(last), bulk.doc(merged), link_id)
         )
@@ -232,7 +239,7 @@ def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
         "links",
         ["workspace_id", "source_id", "target_id", "first_seen", "last_seen", "count",
          "channels", "first_message_id"],
-        ((ws_id, s, t, bulk.when(e.first_seen), bulk.when(e.last_seen), e.count,
+        ((ws_id, s, t, stored_times[e.first_seen], stored_times[e.last_seen], e.count,
           bulk.names(e.channels), e.first_message_id) for (s, t), e in edges.items()),
     )  # fmt: skip
 
