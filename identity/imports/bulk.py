@@ -129,7 +129,7 @@ class Bulk:
         """The rows of ``query(chunk)`` for each bounded chunk of ``values``."""
         ordered = sorted(set(values))
         for chunk in self.chunks(ordered):
-            yield from self.session.execute(query(chunk))
+            yield from self.session.execute(query(chunk)).all()
 
     def keys_table(self, name: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
         """Fill the temporary table ``name`` (made on first use) with ``rows``."""

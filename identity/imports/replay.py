@@ -152,19 +152,20 @@ class Replay:
         self.graph = ChunkGraph(existing, now)
         self.owner: dict[int, str] = dict(existing.owner)
         self.alias: dict[str, str] = {}
-        key = strength_key(policy)
-        by_strength = sorted(
-            range(len(catalogue.identifiers)), key=lambda c: key(catalogue.identifiers[c])
-        )
-        self.rank = [0] * len(by_strength)  # code -> place in strength order
-        for place, code in enumerate(by_strength):
-            self.rank[code] = place
+        self.rank: list[int] = []  # code -> place in strength order (the rows' codes)
         self.new_person = PersonIds()
         self.age = {p: (row.created_at, p) for p, row in existing.persons.items()}
 
     def run(self, rows: Sequence[Applied]) -> list[Step]:
+        self._rank_codes(1 + max((max(row.codes) for row in rows), default=-1))
         safe = self.safe
         return [self._fast(row) if safe[row.codes[0]] else self._decide(row) for row in rows]
+
+    def _rank_codes(self, count: int) -> None:
+        key, identifiers = strength_key(self.policy), self.catalogue.identifiers
+        self.rank = [0] * count
+        for place, code in enumerate(sorted(range(count), key=lambda c: key(identifiers[c]))):
+            self.rank[code] = place
 
     def live(self, person: str) -> str:
         """The person ``person`` ended in (itself unless absorbed)."""

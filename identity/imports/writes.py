@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import String, delete, select, type_coerce
 
 from identity.audience import trait_text
 from identity.imports.bulk import Bulk
@@ -143,7 +143,7 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
     seen of the stored ones; returns ``code -> identifiers.id`` for every code used."""
     bulk, existing, live = chunk.bulk, chunk.existing, chunk.replay.live
     seen = _seen(chunk, len(chunk.replay.catalogue.identifiers))
-    times, stored_times = chunk.times, chunk.stored_times
+    stored_times = chunk.stored_times
     row_ids = dict(existing.row_id)
     identifiers, owner = chunk.replay.catalogue.identifiers, chunk.replay.owner
     fresh = [code for code in seen if code not in row_ids]
@@ -160,13 +160,11 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
         [(live(p), p) for p in chunk.absorbed],
     )
     widened = []
-    for code, stored in existing.seen.items():
-        if code not in seen:
-            continue
-        first, last = times[seen[code][0]], times[seen[code][1]]
-        if first < stored[0] or last > stored[1]:
-            widened.append((bulk.when(min(first, stored[0])), bulk.when(max(last, stored[1])),
-                            row_ids[code]))  # fmt: skip
+    for code, (stored_first, stored_last) in existing.seen.items():
+        if code in seen:  # compared as the columns hold them
+            first, last = stored_times[seen[code][0]], stored_times[seen[code][1]]
+            if first < stored_first or last > stored_last:
+                widened.append((min(first, stored_first), max(last, stored_last), row_ids[code]))
     bulk.execute_many("UPDATE identifiers SET first_seen = ?, last_seen = ? WHERE id = ?", widened)
     return row_ids
 
@@ -221,15 +219,14 @@ def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
             if channel and channel not in evidence.channels:
                 evidence.channels.append(channel)
     stored = _stored_links(chunk, edges)
-    bulk, times, stored_times = chunk.bulk, chunk.times, chunk.stored_times
+    bulk, stored_times = chunk.bulk, chunk.stored_times
     updates = []
     for key, (link_id, first, last, count, channels) in stored.items():
-        new = edges.pop(key)
+        new = edges.pop(key)  # times compared as the columns hold them
         merged = list(channels) + [c for c in new.channels if c not in channels]
-        first, last = min(first, times[new.first_seen]), max(last, times[new.last_seen])
-        updates.append(
-            (count + new.count, bulk.when(first), bulk.when(last), bulk.doc(merged), link_id)
-        )
+        first = min(first, stored_times[new.first_seen])
+        last = max(last, stored_times[new.last_seen])
+        updates.append((count + new.count, first, last, bulk.names(merged), link_id))
     bulk.execute_many(
         "UPDATE links SET count = ?, first_seen = ?, last_seen = ?, channels = ? WHERE id = ?",
         updates,
@@ -244,6 +241,11 @@ def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
     )  # fmt: skip
 
 
+def raw(column: Any) -> Any:
+    """A datetime column read as the backend holds it (no conversion per value)."""
+    return type_coerce(column, String)
+
+
 def _stored_links(
     chunk: _Chunk, edges: dict[tuple[int, int], _Evidence]
 ) -> dict[tuple[int, int], tuple[Any, ...]]:
@@ -254,7 +256,7 @@ def _stored_links(
         return {}
     t = table(Link).c
     rows = chunk.bulk.select_in(
-        lambda part: select(t.id, t.source_id, t.target_id, t.first_seen, t.last_seen,
+        lambda part: select(t.id, t.source_id, t.target_id, raw(t.first_seen), raw(t.last_seen),
                             t.count, t.channels).where(t.source_id.in_(part)),
         {source for source, _ in candidates},
     )  # fmt: skip
