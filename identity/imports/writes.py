@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import String, delete, select, type_coerce
+from sqlalchemy import JSON, delete, text
 
 from identity.audience import trait_text
 from identity.imports.bulk import Bulk
@@ -28,7 +28,6 @@ from identity.services.identify import answer_of, history_entries
 from identity.store.models import (
     Contested,
     Hold,
-    Link,
     PersonChannel,
     PersonTag,
     PersonTrait,
@@ -241,30 +240,22 @@ def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
     )  # fmt: skip
 
 
-def raw(column: Any) -> Any:
-    """A datetime column read as the backend holds it (no conversion per value)."""
-    return type_coerce(column, String)
-
-
 def _stored_links(
     chunk: _Chunk, edges: dict[tuple[int, int], _Evidence]
 ) -> dict[tuple[int, int], tuple[Any, ...]]:
-    """The stored links among ``edges``: only edges between two stored identifiers."""
+    """The stored links among ``edges`` (only edges between two stored identifiers can
+    be), in one query over a temporary table of those pairs."""
     old = set(chunk.existing.row_id.values())
-    candidates = {key for key in edges if key[0] in old and key[1] in old}
+    candidates = [key for key in edges if key[0] in old and key[1] in old]
     if not candidates:
         return {}
-    t = table(Link).c
-    rows = chunk.bulk.select_in(
-        lambda part: select(t.id, t.source_id, t.target_id, raw(t.first_seen), raw(t.last_seen),
-                            t.count, t.channels).where(t.source_id.in_(part)),
-        {source for source, _ in candidates},
-    )  # fmt: skip
-    found = {}
-    for link_id, source, target, first, last, count, channels in rows:
-        if (source, target) in candidates:
-            found[(source, target)] = (link_id, first, last, count, channels)
-    return found
+    chunk.bulk.keys_table("import_pairs", "source_id BIGINT, target_id BIGINT", candidates)
+    query = text(
+        "SELECT l.id, l.source_id, l.target_id, l.first_seen, l.last_seen, l.count, l.channels "
+        "FROM import_pairs k JOIN links l ON l.source_id = k.source_id "
+        "AND l.target_id = k.target_id"
+    ).columns(channels=JSON)
+    return {(row[1], row[2]): (row[0], *row[3:]) for row in chunk.bulk.session.execute(query).all()}
 
 
 # -- profile rows, holds ----------------------------------------------------------------
