@@ -22,6 +22,7 @@ from identity.audience import trait_text
 from identity.imports.bulk import Bulk
 from identity.imports.existing import Existing
 from identity.imports.replay import Replay, Step
+from identity.observation import Observation
 from identity.profile import Profile
 from identity.services.context import WorkspaceContext
 from identity.services.identify import answer_of, history_entries
@@ -53,6 +54,7 @@ class _Chunk:
     created: list[str] = field(default_factory=list)  # persons the chunk made, in order
     absorbed: list[str] = field(default_factory=list)  # stored persons it absorbed
     profiles: dict[str, Profile] = field(default_factory=dict)  # live persons it touched
+    dirty: dict[str, _Names] = field(default_factory=dict)  # changed entries, stored persons
 
 
 def write_chunk(
@@ -87,27 +89,59 @@ def write_chunk(
 
 # -- profiles and persons -------------------------------------------------------------
 def _fold_profiles(chunk: _Chunk) -> None:
-    """Each live person's profile: its stored profile and those it absorbed, then every
-    row that went to it (profile rules do not depend on order or grouping)."""
-    live, policy = chunk.replay.live, chunk.ws.policy
-    stored = {p for s in chunk.steps for p in (s.person, *s.decision.absorbed)}
-    stored &= chunk.existing.persons.keys()
+    """Each live person's profile: the stored entries it needs, the whole profiles of
+    the stored persons it absorbed, then every row that went to it (profile rules do not
+    depend on order or grouping). ``chunk.dirty`` names what changed in stored ones."""
+    live, policy, stored = chunk.replay.live, chunk.ws.policy, chunk.existing.persons
     repository = ProfileRepository(chunk.bulk.session, chunk.ws.id)
-    profiles = chunk.profiles
-    ordered = sorted(stored)
-    for part in chunk.bulk.chunks(ordered):
-        loaded = repository.load({p: chunk.existing.persons[p].activity for p in part})
-        for person, profile in loaded.items():
-            target = live(person)
-            if target in profiles:
-                profiles[target].absorb(profile, policy)
-            else:
-                profiles[target] = profile
+    absorbed: dict[str, Profile] = {}
+    for part in chunk.bulk.chunks(sorted(set(chunk.absorbed))):
+        absorbed.update(repository.load({p: stored[p].activity for p in part}))
+    keep = {live(step.person) for step in chunk.steps} & stored.keys()
+    wanted = _Names()
+    for step in chunk.steps:
+        if live(step.person) in keep:
+            wanted.add_observation(step.row.observation)
+    for profile in absorbed.values():
+        wanted.add_profile(profile)
+    profiles, dirty = chunk.profiles, chunk.dirty
+    for part in chunk.bulk.chunks(sorted(keep)):
+        loaded = repository.load({p: stored[p].activity for p in part}, *wanted.lists())
+        profiles.update(loaded)
+        dirty.update((p, _Names()) for p in loaded)
+    for person, profile in absorbed.items():
+        profiles[live(person)].absorb(profile, policy)
+        dirty[live(person)].add_profile(profile)
     for step in chunk.steps:
         target = live(step.person)
         if target not in profiles:
             profiles[target] = Profile()
         profiles[target].observe(step.row.observation, policy)
+        if target in dirty:
+            dirty[target].add_observation(step.row.observation)
+
+
+@dataclass
+class _Names:
+    """Names of profile entries: traits, tags, channels."""
+
+    traits: set[str] = field(default_factory=set)
+    tags: set[str] = field(default_factory=set)
+    channels: set[str] = field(default_factory=set)
+
+    def add_observation(self, observation: Observation) -> None:
+        self.traits.update(observation.traits)
+        self.tags.update(observation.tags)
+        if observation.channel:
+            self.channels.add(observation.channel)
+
+    def add_profile(self, profile: Profile) -> None:
+        self.traits.update(profile.traits)
+        self.tags.update(profile.tags)
+        self.channels.update(profile.channels)
+
+    def lists(self) -> tuple[list[str], list[str], list[str]]:
+        return sorted(self.traits), sorted(self.tags), sorted(self.channels)
 
 
 def _write_persons(chunk: _Chunk) -> None:
@@ -259,31 +293,61 @@ def _stored_links(
 
 
 # -- profile rows, holds ----------------------------------------------------------------
+_TRAIT_COLUMNS = ["person_id", "name", "workspace_id", "value", "value_text", "updated_at",
+                  "source"]  # fmt: skip
+_SEEN_COLUMNS = ["workspace_id", "count", "first_seen", "last_seen"]
+
+
 def _write_profiles(chunk: _Chunk) -> None:
-    """Replace the profile rows of every stored person the chunk touched; add those of
-    the persons it made."""
-    bulk, ws_id = chunk.bulk, chunk.ws.id
-    stale = sorted(chunk.existing.persons.keys() & {*chunk.profiles, *chunk.absorbed})
-    for part in bulk.chunks(stale):
+    """Insert the profiles of the persons the chunk made; write the changed entries of
+    stored persons; drop those of the stored persons it absorbed."""
+    bulk = chunk.bulk
+    for part in bulk.chunks(sorted(set(chunk.absorbed))):
         for model in (PersonTrait, PersonTag, PersonChannel):
             bulk.session.execute(delete(model).where(model.person_id.in_(part)))
-    when, doc = bulk.when, bulk.doc
-    traits, tags, channels = [], [], []
-    for person, profile in chunk.profiles.items():
+    made = [p for p in chunk.profiles if p not in chunk.dirty]
+    traits, tags, channels = _profile_rows(chunk, made, None)
+    bulk.insert("person_traits", _TRAIT_COLUMNS, traits)
+    bulk.insert("person_tags", ["person_id", "tag", *_SEEN_COLUMNS], tags)
+    bulk.insert("person_channels", ["person_id", "channel", *_SEEN_COLUMNS], channels)
+    traits, tags, channels = _profile_rows(chunk, list(chunk.dirty), chunk.dirty)
+    for name, key, columns, rows in (
+        ("person_traits", "name", _TRAIT_COLUMNS, traits),
+        ("person_tags", "tag", ["person_id", "tag", *_SEEN_COLUMNS], tags),
+        ("person_channels", "channel", ["person_id", "channel", *_SEEN_COLUMNS], channels),
+    ):
+        changes = ", ".join(f"{c} = excluded.{c}" for c in columns[3:])
+        bulk.execute_many(
+            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT (person_id, {key}) DO UPDATE SET {changes}",
+            rows,
+        )
+
+
+def _profile_rows(
+    chunk: _Chunk, persons: list[str], only: dict[str, _Names] | None
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Rows of the profile entries of ``persons`` (only the ``only`` names of each)."""
+    ws_id, when, doc = chunk.ws.id, chunk.bulk.when, chunk.bulk.doc
+    traits: list[tuple[Any, ...]] = []
+    tags: list[tuple[Any, ...]] = []
+    channels: list[tuple[Any, ...]] = []
+    for person in persons:
+        profile, names = chunk.profiles[person], None if only is None else only[person]
         for name, t in profile.traits.items():
-            traits.append((person, name, ws_id, doc(t.value), trait_text(t.value),
-                           when(t.updated_at), t.source))  # fmt: skip
-        for tag, s in profile.tags.items():
-            tags.append((person, tag, ws_id, s.count, when(s.first_seen), when(s.last_seen)))
-        for channel, s in profile.channels.items():
-            channels.append(
-                (person, channel, ws_id, s.count, when(s.first_seen), when(s.last_seen))
-            )
-    seen_columns = ["workspace_id", "count", "first_seen", "last_seen"]
-    bulk.insert("person_traits", ["person_id", "name", "workspace_id", "value", "value_text",
-                                  "updated_at", "source"], traits)  # fmt: skip
-    bulk.insert("person_tags", ["person_id", "tag", *seen_columns], tags)
-    bulk.insert("person_channels", ["person_id", "channel", *seen_columns], channels)
+            if names is None or name in names.traits:
+                traits.append((person, name, ws_id, doc(t.value), trait_text(t.value),
+                               when(t.updated_at), t.source))  # fmt: skip
+        for rows, entries, wanted in (
+            (tags, profile.tags, None if names is None else names.tags),
+            (channels, profile.channels, None if names is None else names.channels),
+        ):
+            for key, s in entries.items():
+                if wanted is None or key in wanted:
+                    rows.append(
+                        (person, key, ws_id, s.count, when(s.first_seen), when(s.last_seen))
+                    )
+    return traits, tags, channels
 
 
 def _move_holds(chunk: _Chunk) -> None:
