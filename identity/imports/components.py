@@ -27,31 +27,35 @@ def safe_codes(
     rows: Sequence[Sequence[int]],
     identifiers: Sequence[Identifier],
     owner: Mapping[int, str],
+    counts: Iterable[tuple[str, str, str, int]],
     holds: Iterable[tuple[str, str]],
     policy: Policy,
-) -> NDArray[np.bool_]:
-    """For each identifier code, whether its component is safe.
+) -> tuple[NDArray[np.bool_], set[str]]:
+    """For each identifier code, whether its component is safe; and the stored persons
+    in components that are not.
 
-    ``rows`` are the codes each row carries; ``identifiers`` every code's identifier
-    (the rows' and all those of the stored persons they touch); ``owner`` the stored
-    person of each stored code; ``holds`` the pairs of stored persons held apart.
+    ``rows`` are the codes each row carries; ``owner`` the stored person of each stored
+    code; ``counts`` how many identifiers of each ``(kind, scope)`` each of those persons
+    has; ``holds`` the pairs of stored persons held apart.
 
     >>> from identity.policy import default_policy
-    >>> ids = [Identifier("member_id", "", v) for v in "abcd"]
-    >>> safe_codes([[0, 1], [2]], ids, {3: "p1"}, [], default_policy()).tolist()
-    [False, False, True, True]
+    >>> ids = [Identifier("member_id", "", v) for v in "abc"]
+    >>> safe, persons = safe_codes([[0, 1], [2]], ids, {2: "p1"}, [("p1", "member_id", "", 1)],
+    ...                            [], default_policy())
+    >>> safe.tolist(), persons
+    ([False, False, True], set())
     """
     count = len(identifiers)
     if count == 0:
-        return np.zeros(0, dtype=bool)
+        return np.zeros(0, dtype=bool), set()
     persons = {person: count + k for k, person in enumerate(sorted(set(owner.values())))}
     labels = _labels(rows, owner, persons, count)
     unsafe = np.zeros(labels.max() + 1, dtype=bool)
     for a, b in holds:
         if a in persons and b in persons and labels[persons[a]] == labels[persons[b]]:
             unsafe[labels[persons[a]]] = True
-    unsafe[_over_limit(labels[:count], identifiers, policy)] = True
-    return ~unsafe[labels[:count]]
+    unsafe[_over_limit(labels, identifiers, owner, persons, counts, policy)] = True
+    return ~unsafe[labels[:count]], {p for p, node in persons.items() if unsafe[labels[node]]}
 
 
 def _labels(
@@ -74,21 +78,36 @@ def _labels(
 
 
 def _over_limit(
-    labels: NDArray[np.int32], identifiers: Sequence[Identifier], policy: Policy
+    labels: NDArray[np.int32],
+    identifiers: Sequence[Identifier],
+    owner: Mapping[int, str],
+    persons: Mapping[str, int],
+    counts: Iterable[tuple[str, str, str, int]],
+    policy: Policy,
 ) -> NDArray[np.int64]:
-    """Components where some ``(kind, scope)`` holds more distinct values than allowed."""
+    """Components where some ``(kind, scope)`` holds more distinct values than allowed:
+    the stored persons' counts plus the codes no stored person owns (an identifier
+    belongs to one person, so these never count a value twice)."""
     groups: dict[tuple[str, str], int] = {}
-    group_of = np.fromiter(
-        (groups.setdefault(i.group, len(groups)) for i in identifiers),
-        dtype=np.int64,
-        count=len(identifiers),
-    )
-    unlimited = len(identifiers)  # a kind the policy no longer knows has no limit
+    nodes, group_of, weights = [], [], []
+    for code, identifier in enumerate(identifiers):
+        if code not in owner:
+            nodes.append(code)
+            group_of.append(groups.setdefault(identifier.group, len(groups)))
+            weights.append(1)
+    for person, kind, scope, number in counts:
+        nodes.append(persons[person])
+        group_of.append(groups.setdefault((kind, scope), len(groups)))
+        weights.append(number)
+    unlimited = len(identifiers) + sum(weights)  # a kind the policy no longer knows
     limits = np.array(
         [policy.kinds[kind].limit if kind in policy.kinds else unlimited for kind, _ in groups],
         dtype=np.int64,
     )
-    keys = labels.astype(np.int64) * len(groups) + group_of
-    found, counts = np.unique(keys, return_counts=True)
-    over = counts > limits[found % len(groups)]
+    keys = labels[np.array(nodes, dtype=np.int64)].astype(np.int64) * len(groups) + np.array(
+        group_of, dtype=np.int64
+    )
+    found, inverse = np.unique(keys, return_inverse=True)
+    totals = np.bincount(inverse, weights=np.array(weights, dtype=np.float64))
+    over = totals > limits[found % len(groups)]
     return np.asarray(found[over] // len(groups), dtype=np.int64)

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from identity.errors import InvalidInput
 from identity.imports.bulk import Bulk
 from identity.imports.components import safe_codes
-from identity.imports.existing import load_existing
+from identity.imports.existing import load_existing, load_members
 from identity.imports.replay import Replay
 from identity.imports.rows import ChunkOutcome, ImportRow
 from identity.imports.screening import reason_of, screen_rows
@@ -61,8 +61,11 @@ def _apply(
     if not applied:
         return outcome
     existing = load_existing(bulk, ws.id, catalogue)
-    safe = safe_codes([row.codes for row in applied], catalogue.identifiers, existing.owner,
-                      existing.holds, ws.policy)  # fmt: skip
+    safe, unsafe_persons = safe_codes(
+        [row.codes for row in applied], catalogue.identifiers, existing.owner, existing.counts,
+        existing.holds, ws.policy,
+    )  # fmt: skip
+    load_members(bulk, existing, unsafe_persons)
     now = utcnow()
     replay = Replay(ws.policy, catalogue, existing, safe, now)
     steps = replay.run(applied)

@@ -1,10 +1,12 @@
-"""What the store already holds about a chunk's identifiers, read in a few big queries:
-their rows and owners, those owners (locked on PostgreSQL), all their identifiers and
-the holds they are part of."""
+"""What the store already holds about a chunk's identifiers, read in a few big queries
+over temporary tables: their rows and owners, those owners (locked on PostgreSQL), how
+many identifiers of each ``(kind, scope)`` each owner has, the holds they are part of,
+and, for the owners whose rows need the full rules, all their identifiers."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,18 +19,19 @@ from identity.imports.screening import Catalogue
 from identity.store.graph import PersonRow
 from identity.store.models import IdentifierRow, UTCDateTime, table
 
-__all__ = ["Existing", "adopt_members", "load_existing"]
+__all__ = ["Existing", "load_existing", "load_members"]
 
 
 @dataclass
 class Existing:
     row_id: dict[int, int] = field(default_factory=dict)  # code -> identifiers.id
-    owner: dict[int, str] = field(default_factory=dict)  # code -> person id (all members)
+    owner: dict[int, str] = field(default_factory=dict)  # code -> person id
     # first and last seen as the columns hold them (compare with ``Bulk.when`` values)
     seen: dict[int, tuple[Any, Any]] = field(default_factory=dict)
     persons: dict[str, PersonRow] = field(default_factory=dict)
-    members: dict[str, set[Identifier]] = field(default_factory=lambda: defaultdict(set))
+    counts: list[tuple[str, str, str, int]] = field(default_factory=list)  # person, kind, scope
     holds: set[tuple[str, str]] = field(default_factory=set)  # every hold of those persons
+    members: dict[str, set[Identifier]] = field(default_factory=lambda: defaultdict(set))
 
 
 def load_existing(bulk: Bulk, workspace_id: int, catalogue: Catalogue) -> Existing:
@@ -41,28 +44,37 @@ def load_existing(bulk: Bulk, workspace_id: int, catalogue: Catalogue) -> Existi
     if not existing.owner:
         return existing
     _persons(bulk, workspace_id, existing)
-    for code, person in existing.owner.items():
-        if catalogue.identifiers[code] not in existing.members[person]:
+    if not bulk.sqlite:  # the owners are locked now: were they still the owners?
+        again = Existing()
+        _owners(bulk, workspace_id, catalogue, again, fill=False)
+        if again.owner != existing.owner:
             raise ConcurrentChange("an identifier moved while the import read it")
-    adopt_members(existing, catalogue)
     return existing
 
 
-def adopt_members(existing: Existing, catalogue: Catalogue) -> None:
-    """Number every identifier of the stored persons too, so that components and
-    limits see whole persons."""
-    for person, members in existing.members.items():
-        for identifier in members:
-            existing.owner[catalogue.encode(identifier)] = person
-
-
-def _owners(bulk: Bulk, workspace_id: int, catalogue: Catalogue, existing: Existing) -> None:
-    keys = [(code, i.kind, i.scope, i.value) for code, i in enumerate(catalogue.identifiers)]
-    bulk.keys_table(
-        "import_keys",
-        "code BIGINT, kind VARCHAR(40), scope VARCHAR(100), value VARCHAR(255)",
-        keys,
+def load_members(bulk: Bulk, existing: Existing, persons: Collection[str]) -> None:
+    """All identifiers of ``persons`` (stored ones), for the rules to see them whole."""
+    if not persons:
+        return
+    bulk.keys_table("import_members_of", "id VARCHAR(40)", [(p,) for p in sorted(persons)])
+    members = text(
+        "SELECT i.kind, i.scope, i.value, i.person_id FROM identifiers i "
+        "JOIN import_members_of k ON k.id = i.person_id"
     )
+    for kind, scope, value, person_id in bulk.session.execute(members).all():
+        existing.members[person_id].add(Identifier(kind, scope, value))
+
+
+def _owners(
+    bulk: Bulk, workspace_id: int, catalogue: Catalogue, existing: Existing, fill: bool = True
+) -> None:
+    if fill:
+        keys = [(code, i.kind, i.scope, i.value) for code, i in enumerate(catalogue.identifiers)]
+        bulk.keys_table(
+            "import_keys",
+            "code BIGINT, kind VARCHAR(40), scope VARCHAR(100), value VARCHAR(255)",
+            keys,
+        )
     query = text(
         "SELECT k.code, i.id, i.person_id, i.first_seen, i.last_seen FROM import_keys k "
         "JOIN identifiers i ON i.workspace_id = :ws AND i.kind = k.kind "
@@ -77,8 +89,8 @@ def _owners(bulk: Bulk, workspace_id: int, catalogue: Catalogue, existing: Exist
 
 
 def _persons(bulk: Bulk, workspace_id: int, existing: Existing) -> None:
-    """The owners (locked ``FOR UPDATE`` in id order on PostgreSQL), their identifiers
-    and their holds, each in one query over a temporary table of their ids."""
+    """The owners (locked ``FOR UPDATE`` in id order on PostgreSQL), their counts of
+    identifiers per ``(kind, scope)`` and their holds, one query each."""
     ids = sorted(set(existing.owner.values()))
     bulk.keys_table("import_persons", "id VARCHAR(40)", [(person,) for person in ids])
     lock = "" if bulk.sqlite else " FOR UPDATE OF p"
@@ -90,12 +102,11 @@ def _persons(bulk: Bulk, workspace_id: int, existing: Existing) -> None:
         existing.persons[row.id] = PersonRow(*row)
     if len(existing.persons) != len(ids) or any(r.merged_into for r in existing.persons.values()):
         raise ConcurrentChange("a person changed while the import read it")
-    members = text(
-        "SELECT i.kind, i.scope, i.value, i.person_id FROM identifiers i "
-        "JOIN import_persons k ON k.id = i.person_id"
+    counts = text(
+        "SELECT i.person_id, i.kind, i.scope, COUNT(*) FROM identifiers i "
+        "JOIN import_persons k ON k.id = i.person_id GROUP BY i.person_id, i.kind, i.scope"
     )
-    for kind, scope, value, person_id in bulk.session.execute(members).all():
-        existing.members[person_id].add(Identifier(kind, scope, value))
+    existing.counts = [tuple(row) for row in bulk.session.execute(counts).all()]
     holds = text(
         "SELECT person_a, person_b FROM holds WHERE person_a IN (SELECT id FROM import_persons) "
         "OR person_b IN (SELECT id FROM import_persons)"

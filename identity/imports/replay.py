@@ -90,9 +90,9 @@ class ChunkGraph:
         self._owner: dict[Identifier, str] = {}
         self._members: dict[str, set[Identifier]] = {}
         self._age: dict[str, tuple[datetime, str]] = {}
-        for person, row in existing.persons.items():
-            self._members[person] = set(existing.members[person])
-            self._age[person] = (row.created_at, person)
+        for person, members in existing.members.items():  # the persons the rules may see
+            self._members[person] = set(members)
+            self._age[person] = (existing.persons[person].created_at, person)
             for identifier in self._members[person]:
                 self._owner[identifier] = person
         self._holds: dict[str, set[str]] = defaultdict(set)

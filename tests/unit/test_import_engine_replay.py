@@ -5,6 +5,7 @@ persons and holds."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import timedelta
 
 import numpy as np
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from identity.identifiers import Identifier
 from identity.imports.components import safe_codes
-from identity.imports.existing import Existing, adopt_members
+from identity.imports.existing import Existing
 from identity.imports.replay import Replay
 from identity.imports.screening import Applied, Catalogue
 from identity.observation import screen
@@ -36,8 +37,9 @@ def stored_state(
         created = T0 + timedelta(seconds=int(person[1:]))  # reference ids count up
         existing.persons[person] = PersonRow(person, created, None, [0] * 24)
         existing.members[person] = set(ref.identifiers_of(person))
+        groups = Counter(i.group for i in existing.members[person])
+        existing.counts.extend((person, k, s, n) for (k, s), n in groups.items())
     existing.holds = {(a, b) for a, b in holds if {a, b} & existing.persons.keys()}
-    adopt_members(existing, catalogue)
     return existing
 
 
@@ -78,7 +80,9 @@ def test_replay_decides_every_row_as_the_reference(seed, stored, length, tight, 
     applied, catalogue = applied_rows(random_observations(rng, length), policy)
     existing = stored_state(ref, catalogue, holds)
     rows = [row.codes for row in applied]
-    safe = safe_codes(rows, catalogue.identifiers, existing.owner, existing.holds, policy)
+    safe, _ = safe_codes(
+        rows, catalogue.identifiers, existing.owner, existing.counts, existing.holds, policy
+    )
     replay = Replay(policy, catalogue, existing, safe, T0 + timedelta(days=1))
     steps = replay.run(applied)
 
@@ -99,7 +103,7 @@ def test_a_safe_component_is_decided_by_union_find_in_file_order():
     texts = [["anonymous_id:a", "anonymous_id:b"], ["anonymous_id:c", "anonymous_id:d"],
              ["anonymous_id:b", "anonymous_id:c"], ["anonymous_id:d"]]  # fmt: skip
     applied, catalogue = applied_rows([observation(t) for t in texts], policy)
-    safe = safe_codes([r.codes for r in applied], catalogue.identifiers, {}, [], policy)
+    safe, _ = safe_codes([r.codes for r in applied], catalogue.identifiers, {}, [], [], policy)
     replay = Replay(policy, catalogue, Existing(), safe, T0)
     steps = replay.run(applied)
 
@@ -117,11 +121,26 @@ def test_a_component_over_a_limit_or_joining_persons_held_apart_is_not_safe():
              ["anonymous_id:v"]]  # fmt: skip
     applied, catalogue = applied_rows([observation(t) for t in texts], policy)
     stored = {catalogue.encode(Identifier("anonymous_id", "", v)): p
-              for v, p in (("z", "p1"), ("w", "p2"), ("v", "p3"), ("u", "p3"))}  # fmt: skip
+              for v, p in (("z", "p1"), ("w", "p2"), ("v", "p3"))}  # fmt: skip
+    counts = [("p1", "anonymous_id", "", 1), ("p2", "anonymous_id", "", 1),
+              ("p3", "anonymous_id", "", 2)]  # fmt: skip
     holds = [("p1", "p2"), ("p3", "p9")]
-    safe = safe_codes([r.codes for r in applied], catalogue.identifiers, stored, holds, policy)
+    safe, persons = safe_codes([r.codes for r in applied], catalogue.identifiers, stored, counts,
+                               holds, policy)  # fmt: skip
 
     assert [bool(safe[r.codes[0]]) for r in applied] == [False, False, True, False, True]
+    assert persons == {"p1", "p2"}
+
+
+def test_stored_identifiers_count_towards_a_components_limits():
+    policy = tight_policy()  # at most 2 anonymous_id per person
+    applied, catalogue = applied_rows([observation(["anonymous_id:x", "member_id:1"])], policy)
+    stored = {catalogue.code[Identifier("member_id", "", "1")]: "p1"}
+    counts = [("p1", "member_id", "", 1), ("p1", "anonymous_id", "", 2)]
+    safe, persons = safe_codes([r.codes for r in applied], catalogue.identifiers, stored, counts,
+                               [], policy)  # fmt: skip
+
+    assert not safe.any() and persons == {"p1"}
 
 
 def partition_after(
