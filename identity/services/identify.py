@@ -200,8 +200,11 @@ def _fold_profile(
         profile = profiles.load(
             involved, list(observation.traits), list(observation.tags), channels
         )[person_id]
+    gains_channel = bool(observation.channel) and observation.channel not in profile.channels
     profile.observe(observation, ws.policy)
     profiles.save(person_id, profile)
+    if gains_channel or decision.absorbed:
+        profiles.refresh_channel_sets([person_id])
     graph.set_activity(person_id, profile.activity, now)
 
 
