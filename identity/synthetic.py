@@ -131,7 +131,7 @@ class _Maker:
         if r.random() < 0.6:
             apps = r.sample(WECHAT_APPS, r.choice((1, 1, 2, 3)))
             person.wechat = {app: "o" + self.text(27) for app in apps}
-        if r.random() < 0.55 and (person.wechat or person.login_id):
+        if r.random() < 0.75 and (person.wechat or person.login_id):
             person.unionid = "oU" + self.text(26)
         if r.random() < 0.25:
             apps = r.sample(ALIPAY_APPS, r.choice((1, 1, 2)))
@@ -183,7 +183,7 @@ class _Maker:
     def _choices(person: _Person, kinds: Collection[str]) -> list[tuple[str, float]]:
         weights = {"app_login": 6.0 if person.login_id else 0,
                    "sms_login": 1.0 if person.login_id and person.phone else 0,
-                   "wechat_login": 1.0 if person.login_id and person.unionid else 0,
+                   "wechat_login": 2.0 if person.login_id and person.unionid else 0,
                    "wechat_mp": 3.0 if person.wechat else 0,
                    "alipay_mp": 1.5 if person.alipay else 0}  # fmt: skip
         return [(kind, w) for kind, w in weights.items() if w and kind in kinds]
@@ -198,7 +198,7 @@ class _Maker:
             return ""
         return "|".join(self.rng.sample(person.tags, self.rng.randint(1, len(person.tags))))
 
-    def some_phone(self, person: _Person, share: float = 0.3) -> str:
+    def some_phone(self, person: _Person, share: float = 0.4) -> str:
         """The phone a mini-program was allowed to read, or a member registered with."""
         if not person.phone or self.rng.random() >= share:
             return ""
@@ -219,7 +219,7 @@ class _Maker:
 
     def wechat_mp(self, p: _Person) -> tuple[str, ...]:
         app = self.rng.choice(sorted(p.wechat))
-        unionid = p.unionid if p.unionid and self.rng.random() < 0.8 else ""
+        unionid = p.unionid if p.unionid and self.rng.random() < 0.9 else ""
         return (self.when(p), app, p.wechat[app], unionid, self.some_phone(p), self.some_tags(p))
 
     def alipay_mp(self, p: _Person) -> tuple[str, ...]:
