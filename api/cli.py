@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from api.cli_demo import demo
 from identity.errors import Conflict, DatabankError
 from identity.identifiers import parse_identifier
 from identity.normalise import KeyedHasher
@@ -142,3 +143,6 @@ def run() -> None:
         details = "".join(f"\n  {field}: {why}" for field, why in exc.errors.items())
         click.echo(f"error: {exc.detail}{details}", err=True)
         sys.exit(1)
+
+
+main.add_command(demo)

@@ -38,6 +38,7 @@ __all__ = [
     "COLUMNS",
     "EXPORTS",
     "IDENTIFIERS",
+    "TAG_COLUMNS",
     "TRAITS",
     "export_rows",
     "identify_body",
@@ -47,25 +48,26 @@ __all__ = [
 
 #: The column layout of each export, in file order.
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "app_login": ("ts", "login_id", "device_id", "device_type", "os", "app_version", "tags"),
-    "sms_login": ("ts", "phone", "device_id", "device_type"),
-    "wechat_login": ("ts", "login_id", "unionid"),
-    "wechat_mp": ("ts", "appid", "openid", "unionid", "phone", "tags"),
-    "alipay_mp": ("ts", "appid", "openid", "user_id", "phone"),
-    "crm_members": ("updated_at", "member_id", "phone", "level", "consumption_level", "points"),
-}
+    "app_login": ("login_time", "app_id", "user_id", "device_type", "device_id", "app_version",
+                  "tags"),
+    "sms_login": ("login_time", "app_id", "phone", "device_type", "device_id"),
+    "wechat_login": ("login_time", "app_id", "user_id", "unionid", "platform"),
+    "wechat_mp": ("auth_time", "appid", "openid", "unionid", "platform", "phone", "tags"),
+    "alipay_mp": ("auth_time", "appid", "openid", "user_id", "phone"),
+    "crm_members": ("registered_at", "member_id", "phone", "level", "consumption_level",
+                    "points", "interests"),
+}  # fmt: skip
 EXPORTS = tuple(COLUMNS)
 #: The channel each export is imported as.
 CHANNELS = {"app_login": "app", "sms_login": "app", "wechat_login": "app",
             "wechat_mp": "wechat_mp", "alipay_mp": "alipay_mp", "crm_members": "crm"}  # fmt: skip
 #: Which column is which identifier, in the mapping notation of imports
 #: (``column=kind[@scope]``, ``{column}`` takes the kind or scope from another column).
-#: ``login_id`` is scoped by the app ``app``, ``wechat_unionid`` by the open platform ``wxopen``.
 IDENTIFIERS: dict[str, dict[str, str]] = {
-    "app_login": {"login_id": "login_id@app", "device_id": "{device_type}"},
+    "app_login": {"user_id": "login_id@{app_id}", "device_id": "{device_type}"},
     "sms_login": {"phone": "phone", "device_id": "{device_type}"},
-    "wechat_login": {"login_id": "login_id@app", "unionid": "wechat_unionid@wxopen"},
-    "wechat_mp": {"openid": "wechat_openid@{appid}", "unionid": "wechat_unionid@wxopen",
+    "wechat_login": {"user_id": "login_id@{app_id}", "unionid": "wechat_unionid@{platform}"},
+    "wechat_mp": {"openid": "wechat_openid@{appid}", "unionid": "wechat_unionid@{platform}",
                   "phone": "phone"},
     "alipay_mp": {"openid": "alipay_openid@{appid}", "user_id": "alipay_user_id",
                   "phone": "phone"},
@@ -74,6 +76,10 @@ IDENTIFIERS: dict[str, dict[str, str]] = {
 #: Trait columns of the exports that carry traits; ``points`` is a whole number.
 TRAITS = {"crm_members": {"level": "membership_level", "consumption_level": "consumption_level",
                           "points": "points"}}  # fmt: skip
+#: Tag columns (tags separated by ``|``).
+TAG_COLUMNS = {"app_login": "tags", "wechat_mp": "tags", "crm_members": "interests"}
+APP = "brand_app"  # the app id of the app's login ids
+OPEN_PLATFORM = "wx_open_brand"  # the WeChat open-platform account of the unionids
 WECHAT_APPS = ("wx8a1f3c5e7b9d2e40", "wx3c9e1b7d5f2a4c68", "wx5e7a9c1b3d8f0e26")
 ALIPAY_APPS = ("2021004123456789", "2021004198765432")
 TAGS = ("air_purifier", "skincare", "coffee", "tea", "running", "baby", "pets", "travel",
@@ -131,7 +137,7 @@ class _Maker:
         if r.random() < 0.6:
             apps = r.sample(WECHAT_APPS, r.choice((1, 1, 2, 3)))
             person.wechat = {app: "o" + self.text(27) for app in apps}
-        if r.random() < 0.55 and (person.wechat or person.login_id):
+        if r.random() < 0.75 and (person.wechat or person.login_id):
             person.unionid = "oU" + self.text(26)
         if r.random() < 0.25:
             apps = r.sample(ALIPAY_APPS, r.choice((1, 1, 2)))
@@ -183,7 +189,7 @@ class _Maker:
     def _choices(person: _Person, kinds: Collection[str]) -> list[tuple[str, float]]:
         weights = {"app_login": 6.0 if person.login_id else 0,
                    "sms_login": 1.0 if person.login_id and person.phone else 0,
-                   "wechat_login": 1.0 if person.login_id and person.unionid else 0,
+                   "wechat_login": 2.0 if person.login_id and person.unionid else 0,
                    "wechat_mp": 3.0 if person.wechat else 0,
                    "alipay_mp": 1.5 if person.alipay else 0}  # fmt: skip
         return [(kind, w) for kind, w in weights.items() if w and kind in kinds]
@@ -198,7 +204,7 @@ class _Maker:
             return ""
         return "|".join(self.rng.sample(person.tags, self.rng.randint(1, len(person.tags))))
 
-    def some_phone(self, person: _Person, share: float = 0.3) -> str:
+    def some_phone(self, person: _Person, share: float = 0.4) -> str:
         """The phone a mini-program was allowed to read, or a member registered with."""
         if not person.phone or self.rng.random() >= share:
             return ""
@@ -206,21 +212,21 @@ class _Maker:
 
     def app_login(self, p: _Person) -> tuple[str, ...]:
         kind, device = self.a_device(p)
-        os_name = "ios" if kind == "idfa" else "android"
         version = self.rng.choice(("5.2.1", "5.3.0", "5.3.2"))
-        return (self.when(p), p.login_id or "", device, kind, os_name, version, self.some_tags(p))
+        return (self.when(p), APP, p.login_id or "", kind, device, version, self.some_tags(p))
 
     def sms_login(self, p: _Person) -> tuple[str, ...]:
         kind, device = self.a_device(p)
-        return (self.when(p), _phone_text(p.phone or "", self.rng), device, kind)
+        return (self.when(p), APP, _phone_text(p.phone or "", self.rng), kind, device)
 
     def wechat_login(self, p: _Person) -> tuple[str, ...]:
-        return (self.when(p), p.login_id or "", p.unionid or "")
+        return (self.when(p), APP, p.login_id or "", p.unionid or "", OPEN_PLATFORM)
 
     def wechat_mp(self, p: _Person) -> tuple[str, ...]:
         app = self.rng.choice(sorted(p.wechat))
-        unionid = p.unionid if p.unionid and self.rng.random() < 0.8 else ""
-        return (self.when(p), app, p.wechat[app], unionid, self.some_phone(p), self.some_tags(p))
+        unionid = p.unionid if p.unionid and self.rng.random() < 0.9 else ""
+        phone, tags = self.some_phone(p), self.some_tags(p)
+        return (self.when(p), app, p.wechat[app], unionid, OPEN_PLATFORM, phone, tags)
 
     def alipay_mp(self, p: _Person) -> tuple[str, ...]:
         app = self.rng.choice(sorted(p.alipay))
@@ -231,7 +237,7 @@ class _Maker:
         level = r.choices(("silver", "gold", "platinum"), (6, 3, 1))[0]
         spend = r.choices(("low", "mid", "high"), (5, 3, 2))[0]
         return (self.when(p), p.member_id or "", self.some_phone(p, 1.0), level, spend,
-                str(r.randrange(20_000)))  # fmt: skip
+                str(r.randrange(20_000)), "|".join(p.tags))  # fmt: skip
 
 
 def _phone_text(phone: str, rng: random.Random) -> str:
@@ -311,8 +317,8 @@ def identify_body(kind: str, row: tuple[str, ...], message_id: str | None = None
     traits = {name: values[column] for column, name in TRAITS.get(kind, {}).items()}
     if traits:
         body["traits"] = traits | ({"points": int(traits["points"])} if "points" in traits else {})
-    if values.get("tags"):
-        body["tags"] = values["tags"].split("|")
+    if values.get(TAG_COLUMNS.get(kind, "")):
+        body["tags"] = values[TAG_COLUMNS[kind]].split("|")
     return body
 
 

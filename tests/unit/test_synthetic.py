@@ -70,7 +70,7 @@ def test_some_devices_are_shared_by_a_family_of_logins():
     for kind, row in ROWS:
         if kind == "app_login":
             values = dict(zip(COLUMNS[kind], row, strict=True))
-            logins[values["device_id"]].add(values["login_id"])
+            logins[values["device_id"]].add(values["user_id"])
     shared = [d for d, ids in logins.items() if len(ids) > 1 and d not in ("null", "unknown")]
 
     assert len(shared) > 10
@@ -83,7 +83,7 @@ def test_timestamps_lie_in_the_60_days_before_the_end_and_a_person_keeps_to_a_fe
         when = datetime.fromisoformat(row[0])
         assert END - timedelta(days=61) <= when <= END + timedelta(days=1)
         if kind == "app_login":
-            hours[row[1]][when.hour] += 1
+            hours[row[2]][when.hour] += 1
     busy = [h for h in hours.values() if h.total() >= 10]
 
     assert busy
