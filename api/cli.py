@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -108,29 +109,52 @@ def resolve_command(ctx: Context, workspace_name: str, identifier: str) -> None:
     click.echo(json.dumps(get_person(store, ws, found["person_id"]), default=str, indent=2))
 
 
+DEFAULT_WORKERS = multiprocessing.cpu_count() * 2 + 1
+DEFAULT_THREADS = 2
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
-@click.option("--workers", default=multiprocessing.cpu_count() * 2 + 1, show_default=True)
-@click.option("--threads", default=2, show_default=True, help="Threads per worker.")
+@click.option("--workers", default=DEFAULT_WORKERS, show_default=True)
+@click.option("--threads", default=DEFAULT_THREADS, show_default=True, help="Threads per worker.")
 @pass_context
 def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> None:
     """Serve the API with gunicorn."""
-    from gunicorn.app.base import BaseApplication
-
     settings = ctx.settings
+
+    def load() -> Any:
+        from api import create_app
+
+        return create_app(settings)
+
+    run_gunicorn(load, host, port, workers, threads)
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+    """The gunicorn settings of ``databank serve`` (the HTTP benchmark's baseline uses
+    them too, so that both are served alike)."""
+    return {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+            "worker_class": "gthread", "accesslog": None, "keepalive": 5}  # fmt: skip
+
+
+def run_gunicorn(
+    load: Callable[[], Any],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = DEFAULT_WORKERS,
+    threads: int = DEFAULT_THREADS,
+) -> None:
+    """Serve the WSGI app that ``load()`` builds with :func:`gunicorn_options`."""
+    from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                       "worker_class": "gthread", "accesslog": None, "keepalive": 5}  # fmt: skip
-            for name, value in options.items():
+            for name, value in gunicorn_options(host, port, workers, threads).items():
                 self.cfg.set(name, value)
 
         def load(self) -> Any:
-            from api import create_app
-
-            return create_app(settings)
+            return load()
 
     Server().run()
 
