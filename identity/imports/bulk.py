@@ -33,15 +33,30 @@ class Bulk:
         self.sqlite = sqlite
         self.driver: Any = session.connection().connection.driver_connection
         self.in_size = _SQLITE_IN if sqlite else _POSTGRES_IN
+        self._when: dict[datetime, Any] = {}
+        self._docs: dict[tuple[str, ...], str] = {}
 
     # -- values -------------------------------------------------------------------------
     def when(self, at: datetime) -> Any:
-        naive = at.astimezone(UTC).replace(tzinfo=None)
-        return naive.isoformat(" ", "microseconds") if self.sqlite else naive
+        """``at`` as the column holds it (rows of a file share their times: cached)."""
+        found = self._when.get(at)
+        if found is None:
+            naive = at.astimezone(UTC).replace(tzinfo=None)
+            found = naive.isoformat(" ", "microseconds") if self.sqlite else naive
+            self._when[at] = found
+        return found
 
     @staticmethod
     def doc(value: Any) -> str:
         return json.dumps(value)
+
+    def names(self, names: list[str]) -> str:
+        """A JSON list of a few names (channels), cached by value."""
+        key = tuple(names)
+        found = self._docs.get(key)
+        if found is None:
+            found = self._docs[key] = json.dumps(names)
+        return found
 
     # -- statements ---------------------------------------------------------------------
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -19,8 +19,8 @@ from identity.observation import (
     RawIdentifier,
     Screened,
     check_traits,
-    screen,
 )
+from identity.observation import _screen_one as screen_one
 from identity.services.context import WorkspaceContext
 from identity.services.identify import drop_suppressed
 from identity.store.models import Message, Suppression, table
@@ -53,39 +53,46 @@ class Catalogue:
         return found
 
 
+_Found = tuple[Identifier, int] | IdentifierNote  # an identifier and its code, or why not
+
+
 class _Screener:
     """Screens raw identifiers through a cache keyed by the raw identifier."""
 
     def __init__(self, ws: WorkspaceContext, catalogue: Catalogue) -> None:
         self.ws = ws
         self.catalogue = catalogue
-        self.cache: dict[RawIdentifier, tuple[Identifier, int] | IdentifierNote] = {}
+        self.cache: dict[RawIdentifier, _Found] = {}
 
-    def one(self, item: RawIdentifier) -> tuple[Identifier, int] | IdentifierNote:
+    def one(self, item: RawIdentifier) -> _Found:
         found = self.cache.get(item)
         if found is None:
-            alone = screen([item], self.ws.policy, self.ws.hasher)
-            if alone.accepted:
-                identifier = alone.accepted[0]
-                found = (identifier, self.catalogue.encode(identifier))
+            outcome = screen_one(0, item, self.ws.policy, self.ws.hasher)
+            if isinstance(outcome, Identifier):
+                found = (outcome, self.catalogue.encode(outcome))
             else:
-                found = (alone.ignored or alone.rejected)[0]
+                found = outcome
             self.cache[item] = found
         return found
 
-    def row(self, raw: Sequence[RawIdentifier]) -> tuple[Screened, list[int]]:
-        """What :func:`identity.observation.screen` gives, plus the accepted codes."""
-        screened = Screened()
-        codes: list[int] = []
-        for index, item in enumerate(raw):
-            found = self.one(item)
-            if isinstance(found, IdentifierNote):
-                note = replace(found, index=index) if index else found
+    @staticmethod
+    def row(found: list[_Found]) -> tuple[Screened, list[int]]:
+        """What :func:`identity.observation.screen` gives for a row whose identifiers
+        screened one by one are ``found``, plus the accepted codes."""
+        if all(type(f) is tuple for f in found):  # the common row: every identifier usable
+            codes = [f[1] for f in found]  # type: ignore[index]
+            if len(set(codes)) == len(codes):
+                return Screened([f[0] for f in found], [], []), codes  # type: ignore[index]
+        screened = Screened([], [], [])
+        codes = []
+        for index, found_one in enumerate(found):
+            if isinstance(found_one, IdentifierNote):
+                note = replace(found_one, index=index) if index else found_one
                 target = screened.ignored if note.reason == "blocked value" else screened.rejected
                 target.append(note)
-            elif found[1] not in codes:
-                screened.accepted.append(found[0])
-                codes.append(found[1])
+            elif found_one[1] not in codes:
+                screened.accepted.append(found_one[0])
+                codes.append(found_one[1])
         return screened, codes
 
 
@@ -96,13 +103,12 @@ def screen_rows(
     the rows that go on to the rules, with the chunk's identifier catalogue."""
     catalogue = Catalogue()
     screener = _Screener(ws, catalogue)
-    for row in rows:
-        for item in row.observation.identifiers:
-            screener.one(item)
+    one = screener.one
+    found = [[one(item) for item in row.observation.identifiers] for row in rows]
     gone = _suppressed(bulk, ws, catalogue)
     known = _known_messages(bulk, ws, rows)
     applied: list[Applied] = []
-    for row in rows:
+    for row, items in zip(rows, found, strict=True):
         observation = row.observation
         message_id = observation.message_id
         if message_id and message_id in known:
@@ -111,7 +117,7 @@ def screen_rows(
         try:
             if observation.traits:
                 check_traits(observation.traits, ws.policy)
-            screened, codes = screener.row(observation.identifiers)
+            screened, codes = screener.row(items)
             screened.refuse_if_empty()
             if gone and not gone.isdisjoint(codes):
                 codes = _drop(ws, screened, observation, codes, gone, catalogue)

@@ -8,12 +8,14 @@ changes, however many rows of the chunk touched them.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import delete, select
 
 from identity.audience import trait_text
@@ -133,21 +135,11 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
     """Insert the new identifiers, move those of absorbed persons, widen first/last
     seen of the stored ones; returns ``code -> identifiers.id`` for every code used."""
     bulk, existing, live = chunk.bulk, chunk.existing, chunk.replay.live
-    seen: dict[int, list[datetime]] = {}
-    for step in chunk.steps:
-        at = step.row.observation.timestamp
-        for code in step.codes:
-            span = seen.get(code)
-            if span is None:
-                seen[code] = [at, at]
-            elif at < span[0]:
-                span[0] = at
-            elif at > span[1]:
-                span[1] = at
+    seen = _seen(chunk.steps, len(chunk.replay.catalogue.identifiers))
     row_ids = dict(existing.row_id)
+    identifiers, owner = chunk.replay.catalogue.identifiers, chunk.replay.owner
     fresh = [code for code in seen if code not in row_ids]
     row_ids.update(zip(fresh, bulk.reserve_ids("identifiers", len(fresh)), strict=True))
-    identifiers, owner = chunk.replay.catalogue.identifiers, chunk.replay.owner
     rows = []
     for code in fresh:
         i, (first, last) = identifiers[code], seen[code]
@@ -167,6 +159,28 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
                             row_ids[code]))  # fmt: skip
     bulk.execute_many("UPDATE identifiers SET first_seen = ?, last_seen = ? WHERE id = ?", widened)
     return row_ids
+
+
+def _seen(steps: list[Step], count: int) -> dict[int, tuple[datetime, datetime]]:
+    """First and last time each identifier code was used by a row (vectorised)."""
+    times = [step.row.observation.timestamp for step in steps]
+    ordered = sorted(set(times))
+    rank = {at: k for k, at in enumerate(ordered)}
+    sizes = np.fromiter((len(s.codes) for s in steps), dtype=np.int64, count=len(steps))
+    codes = np.fromiter(itertools.chain.from_iterable(s.codes for s in steps), dtype=np.int64,
+                        count=int(sizes.sum()))  # fmt: skip
+    ranks = np.repeat(
+        np.fromiter((rank[t] for t in times), dtype=np.int64, count=len(times)), sizes
+    )
+    first = np.full(count, len(ordered), dtype=np.int64)
+    last = np.full(count, -1, dtype=np.int64)
+    np.minimum.at(first, codes, ranks)
+    np.maximum.at(last, codes, ranks)
+    used = np.flatnonzero(last >= 0)
+    return {
+        int(code): (ordered[f], ordered[t])
+        for code, f, t in zip(used.tolist(), first[used].tolist(), last[used].tolist(), strict=True)
+    }
 
 
 @dataclass(slots=True)
@@ -194,8 +208,10 @@ def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
                                        observation.message_id)  # fmt: skip
                 continue
             evidence.count += 1
-            evidence.first_seen = min(evidence.first_seen, at)
-            evidence.last_seen = max(evidence.last_seen, at)
+            if at < evidence.first_seen:
+                evidence.first_seen = at
+            elif at > evidence.last_seen:
+                evidence.last_seen = at
             if channel and channel not in evidence.channels:
                 evidence.channels.append(channel)
     stored = _stored_links(chunk, edges)
@@ -218,7 +234,7 @@ def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
         ["workspace_id", "source_id", "target_id", "first_seen", "last_seen", "count",
          "channels", "first_message_id"],
         ((ws_id, s, t, bulk.when(e.first_seen), bulk.when(e.last_seen), e.count,
-          bulk.doc(e.channels), e.first_message_id) for (s, t), e in edges.items()),
+          bulk.names(e.channels), e.first_message_id) for (s, t), e in edges.items()),
     )  # fmt: skip
 
 
