@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import subprocess
 import sys
 from typing import Any
 
@@ -35,13 +36,19 @@ class Context:
             self._workspaces = Workspaces(store, KeyedHasher(self.settings.secret_key))
         return self._workspaces
 
+    def close(self) -> None:
+        if self._workspaces is not None:
+            self._workspaces.store.engine.dispose()
+
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(click_context: click.Context) -> None:
     """Databank: identity resolution and the data bank profile."""
+    click_context.call_on_close(click_context.ensure_object(Context).close)
 
 
 @main.group()
@@ -112,18 +119,26 @@ def resolve_command(ctx: Context, workspace_name: str, identifier: str) -> None:
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", default=multiprocessing.cpu_count() * 2 + 1, show_default=True)
 @click.option("--threads", default=2, show_default=True, help="Threads per worker.")
+@click.option(
+    "--import-worker/--no-import-worker",
+    default=True,
+    show_default=True,
+    help="Also run `databank worker` beside the server, for uploaded imports.",
+)
 @pass_context
-def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve the API with gunicorn."""
+def serve(ctx: Context, host: str, port: int, workers: int, threads: int,
+          import_worker: bool) -> None:  # fmt: skip
+    """Serve the API with gunicorn (and an import worker, unless told not to)."""
     from gunicorn.app.base import BaseApplication
 
     settings = ctx.settings
+    hooks = _import_worker_hooks() if import_worker else {}
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
                        "worker_class": "gthread", "accesslog": None, "keepalive": 5}  # fmt: skip
-            for name, value in options.items():
+            for name, value in {**options, **hooks}.items():
                 self.cfg.set(name, value)
 
         def load(self) -> Any:
@@ -134,6 +149,33 @@ def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> Non
     Server().run()
 
 
+def _import_worker_hooks() -> dict[str, Any]:
+    """gunicorn hooks that start ``databank worker`` once the server is ready and stop
+    it when the server exits: the embedded default needs no second command."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def when_ready(server: Any) -> None:
+        started.append(subprocess.Popen([sys.executable, "-m", "api.cli", "worker"]))
+        server.log.info("import worker started (pid %s)", started[-1].pid)
+
+    def on_exit(server: Any) -> None:
+        for process in started:
+            process.terminate()
+            process.wait(timeout=30)
+
+    return {"when_ready": when_ready, "on_exit": on_exit}
+
+
+def _register() -> None:
+    from api.cli_imports import import_command, imports, worker
+
+    for command in (import_command, imports, worker):
+        main.add_command(command)
+
+
+_register()
+
+
 def run() -> None:
     """Entry point that turns domain errors into a clear message and exit code 1."""
     try:
@@ -142,3 +184,7 @@ def run() -> None:
         details = "".join(f"\n  {field}: {why}" for field, why in exc.errors.items())
         click.echo(f"error: {exc.detail}{details}", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":  # ``python -m api.cli``: how ``serve`` starts its worker
+    run()
