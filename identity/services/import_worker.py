@@ -111,7 +111,8 @@ def run_worker(
                 break
             stop.wait(poll_seconds)
             continue
-        run_import(store, workspaces, import_id, worker_id, stale_after=stale_after)
+        status = run_import(store, workspaces, import_id, worker_id, stale_after=stale_after)
+        log.info("import %s: %s, %d rows", import_id, status["status"], status["rows_done"])
         ran += 1
     return ran
 
