@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from api.errors import register_error_handlers
+from api.errors import PROBLEM_CONTENT_TYPE, ProblemSchema, register_error_handlers
 from api.state import Databank
 from api.uploads import DatabankRequest
 from identity.normalise import KeyedHasher
@@ -21,7 +21,18 @@ __all__ = ["create_app"]
 
 
 class DatabankApi(Api):  # type: ignore[misc]
-    """flask-smorest's Api with errors left to :mod:`api.errors`."""
+    """flask-smorest's Api with errors left to :mod:`api.errors` and documented as the
+    problem details they are."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        content_type = self.DEFAULT_RESPONSE_CONTENT_TYPE
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_CONTENT_TYPE
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = content_type
 
     def _register_error_handlers(self) -> None:
         register_error_handlers(self._app)

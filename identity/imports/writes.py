@@ -1,0 +1,330 @@
+"""Write what a replayed chunk did, in bulk: persons, identifiers, links, profiles,
+holds, history, junk counts and the first answer of each message id.
+
+Everything is aggregated in memory first (per person, per identifier, per link), so each
+table gets one bulk insert of the new rows and one set of updates of the stored rows it
+changes, however many rows of the chunk touched them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from identity.audience import trait_text
+from identity.imports.bulk import Bulk
+from identity.imports.existing import Existing
+from identity.imports.replay import Replay, Step
+from identity.profile import Profile
+from identity.services.context import WorkspaceContext
+from identity.services.identify import answer_of, history_entries
+from identity.store.models import (
+    Contested,
+    Hold,
+    Link,
+    PersonChannel,
+    PersonTag,
+    PersonTrait,
+    table,
+)
+from identity.store.profiles import ProfileRepository, channel_set
+from identity.store.upsert import upsert
+
+__all__ = ["write_chunk"]
+
+
+@dataclass
+class _Chunk:
+    bulk: Bulk
+    ws: WorkspaceContext
+    existing: Existing
+    replay: Replay
+    steps: list[Step]
+    now: datetime
+    created: list[str] = field(default_factory=list)  # persons the chunk made, in order
+    absorbed: list[str] = field(default_factory=list)  # stored persons it absorbed
+    profiles: dict[str, Profile] = field(default_factory=dict)  # live persons it touched
+
+
+def write_chunk(
+    bulk: Bulk,
+    ws: WorkspaceContext,
+    existing: Existing,
+    replay: Replay,
+    steps: list[Step],
+    trigger: str,
+    now: datetime,
+) -> None:
+    chunk = _Chunk(bulk, ws, existing, replay, steps, now)
+    for step in steps:
+        if step.decision.outcome == "created":
+            chunk.created.append(step.person)
+        chunk.absorbed.extend(p for p in step.decision.absorbed if p in existing.persons)
+    _fold_profiles(chunk)
+    _write_persons(chunk)
+    row_ids = _write_identifiers(chunk)
+    _write_links(chunk, row_ids)
+    _write_profiles(chunk)
+    _move_holds(chunk)
+    _write_history(chunk, trigger)
+    _write_contested(chunk)
+    _write_messages(chunk)
+
+
+# -- profiles and persons -------------------------------------------------------------
+def _fold_profiles(chunk: _Chunk) -> None:
+    """Each live person's profile: its stored profile and those it absorbed, then every
+    row that went to it (profile rules do not depend on order or grouping)."""
+    live, policy = chunk.replay.live, chunk.ws.policy
+    stored = {p for s in chunk.steps for p in (s.person, *s.decision.absorbed)}
+    stored &= chunk.existing.persons.keys()
+    repository = ProfileRepository(chunk.bulk.session, chunk.ws.id)
+    profiles = chunk.profiles
+    ordered = sorted(stored)
+    for part in chunk.bulk.chunks(ordered):
+        loaded = repository.load({p: chunk.existing.persons[p].activity for p in part})
+        for person, profile in loaded.items():
+            target = live(person)
+            if target in profiles:
+                profiles[target].absorb(profile, policy)
+            else:
+                profiles[target] = profile
+    for step in chunk.steps:
+        target = live(step.person)
+        if target not in profiles:
+            profiles[target] = Profile()
+        profiles[target].observe(step.row.observation, policy)
+
+
+def _write_persons(chunk: _Chunk) -> None:
+    bulk, live, now = chunk.bulk, chunk.replay.live, chunk.now
+    at = bulk.when(now)
+    zeros = bulk.doc([0] * 24)
+    rows: list[tuple[Any, ...]] = []
+    for person in chunk.created:
+        survivor = live(person)
+        if survivor == person:
+            profile = chunk.profiles[person]
+            rows.append((person, chunk.ws.id, at, at, None, None, bulk.doc(profile.activity),
+                         channel_set(profile.channels)))  # fmt: skip
+        else:
+            rows.append((person, chunk.ws.id, at, at, survivor, at, zeros, None))
+    bulk.insert("persons", ["id", "workspace_id", "created_at", "updated_at", "merged_into",
+                            "merged_at", "activity", "channel_set"], rows)  # fmt: skip
+    bulk.execute_many(
+        "UPDATE persons SET merged_into = ?, merged_at = ?, updated_at = ? "
+        "WHERE id = ? OR merged_into = ?",
+        [(live(p), at, at, p, p) for p in chunk.absorbed],
+    )
+    bulk.execute_many(
+        "UPDATE persons SET activity = ?, channel_set = ?, updated_at = ? WHERE id = ?",
+        [(bulk.doc(profile.activity), channel_set(profile.channels), at, person)
+         for person, profile in chunk.profiles.items() if person in chunk.existing.persons],
+    )  # fmt: skip
+
+
+# -- identifiers and links ------------------------------------------------------------
+def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
+    """Insert the new identifiers, move those of absorbed persons, widen first/last
+    seen of the stored ones; returns ``code -> identifiers.id`` for every code used."""
+    bulk, existing, live = chunk.bulk, chunk.existing, chunk.replay.live
+    seen: dict[int, list[datetime]] = {}
+    for step in chunk.steps:
+        at = step.row.observation.timestamp
+        for code in step.codes:
+            span = seen.get(code)
+            if span is None:
+                seen[code] = [at, at]
+            elif at < span[0]:
+                span[0] = at
+            elif at > span[1]:
+                span[1] = at
+    row_ids = dict(existing.row_id)
+    fresh = [code for code in seen if code not in row_ids]
+    row_ids.update(zip(fresh, bulk.reserve_ids("identifiers", len(fresh)), strict=True))
+    identifiers, owner = chunk.replay.catalogue.identifiers, chunk.replay.owner
+    rows = []
+    for code in fresh:
+        i, (first, last) = identifiers[code], seen[code]
+        rows.append((row_ids[code], chunk.ws.id, i.kind, i.scope, i.value, live(owner[code]),
+                     bulk.when(first), bulk.when(last)))  # fmt: skip
+    bulk.insert("identifiers", ["id", "workspace_id", "kind", "scope", "value", "person_id",
+                                "first_seen", "last_seen"], rows)  # fmt: skip
+    bulk.execute_many(
+        "UPDATE identifiers SET person_id = ? WHERE person_id = ?",
+        [(live(p), p) for p in chunk.absorbed],
+    )
+    widened = []
+    for code, (first, last) in seen.items():
+        stored = existing.seen.get(code)
+        if stored is not None and (first < stored[0] or last > stored[1]):
+            widened.append((bulk.when(min(first, stored[0])), bulk.when(max(last, stored[1])),
+                            row_ids[code]))  # fmt: skip
+    bulk.execute_many("UPDATE identifiers SET first_seen = ?, last_seen = ? WHERE id = ?", widened)
+    return row_ids
+
+
+@dataclass(slots=True)
+class _Evidence:
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+    channels: list[str]
+    first_message_id: str | None
+
+
+def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
+    """Rule 6 links of every row, aggregated per edge, then inserted or strengthened."""
+    edges: dict[tuple[int, int], _Evidence] = {}
+    for step in chunk.steps:
+        observation = step.row.observation
+        at, channel = observation.timestamp, observation.channel
+        head, *rest = step.codes
+        source = row_ids[head]
+        for code in rest:
+            key = (source, row_ids[code])
+            evidence = edges.get(key)
+            if evidence is None:
+                edges[key] = _Evidence(at, at, 1, [channel] if channel else [],
+                                       observation.message_id)  # fmt: skip
+                continue
+            evidence.count += 1
+            evidence.first_seen = min(evidence.first_seen, at)
+            evidence.last_seen = max(evidence.last_seen, at)
+            if channel and channel not in evidence.channels:
+                evidence.channels.append(channel)
+    stored = _stored_links(chunk, edges)
+    bulk = chunk.bulk
+    updates = []
+    for key, (link_id, first, last, count, channels) in stored.items():
+        new = edges.pop(key)
+        merged = list(channels) + [c for c in new.channels if c not in channels]
+        first, last = min(first, new.first_seen), max(last, new.last_seen)
+        updates.append(
+            (count + new.count, bulk.when(first), bulk.when(last), bulk.doc(merged), link_id)
+        )
+    bulk.execute_many(
+        "UPDATE links SET count = ?, first_seen = ?, last_seen = ?, channels = ? WHERE id = ?",
+        updates,
+    )
+    ws_id = chunk.ws.id
+    bulk.insert(
+        "links",
+        ["workspace_id", "source_id", "target_id", "first_seen", "last_seen", "count",
+         "channels", "first_message_id"],
+        ((ws_id, s, t, bulk.when(e.first_seen), bulk.when(e.last_seen), e.count,
+          bulk.doc(e.channels), e.first_message_id) for (s, t), e in edges.items()),
+    )  # fmt: skip
+
+
+def _stored_links(
+    chunk: _Chunk, edges: dict[tuple[int, int], _Evidence]
+) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """The stored links among ``edges``: only edges between two stored identifiers."""
+    old = set(chunk.existing.row_id.values())
+    candidates = {key for key in edges if key[0] in old and key[1] in old}
+    if not candidates:
+        return {}
+    t = table(Link).c
+    rows = chunk.bulk.select_in(
+        lambda part: select(t.id, t.source_id, t.target_id, t.first_seen, t.last_seen,
+                            t.count, t.channels).where(t.source_id.in_(part)),
+        {source for source, _ in candidates},
+    )  # fmt: skip
+    found = {}
+    for link_id, source, target, first, last, count, channels in rows:
+        if (source, target) in candidates:
+            found[(source, target)] = (link_id, first, last, count, channels)
+    return found
+
+
+# -- profile rows, holds ----------------------------------------------------------------
+def _write_profiles(chunk: _Chunk) -> None:
+    """Replace the profile rows of every stored person the chunk touched; add those of
+    the persons it made."""
+    bulk, ws_id = chunk.bulk, chunk.ws.id
+    stale = sorted(chunk.existing.persons.keys() & {*chunk.profiles, *chunk.absorbed})
+    for part in bulk.chunks(stale):
+        for model in (PersonTrait, PersonTag, PersonChannel):
+            bulk.session.execute(delete(model).where(model.person_id.in_(part)))
+    when, doc = bulk.when, bulk.doc
+    traits, tags, channels = [], [], []
+    for person, profile in chunk.profiles.items():
+        for name, t in profile.traits.items():
+            traits.append((person, name, ws_id, doc(t.value), trait_text(t.value),
+                           when(t.updated_at), t.source))  # fmt: skip
+        for tag, s in profile.tags.items():
+            tags.append((person, tag, ws_id, s.count, when(s.first_seen), when(s.last_seen)))
+        for channel, s in profile.channels.items():
+            channels.append(
+                (person, channel, ws_id, s.count, when(s.first_seen), when(s.last_seen))
+            )
+    seen_columns = ["workspace_id", "count", "first_seen", "last_seen"]
+    bulk.insert("person_traits", ["person_id", "name", "workspace_id", "value", "value_text",
+                                  "updated_at", "source"], traits)  # fmt: skip
+    bulk.insert("person_tags", ["person_id", "tag", *seen_columns], tags)
+    bulk.insert("person_channels", ["person_id", "channel", *seen_columns], channels)
+
+
+def _move_holds(chunk: _Chunk) -> None:
+    """Holds of absorbed persons pass to their survivors, as a merge does."""
+    gone = set(chunk.absorbed)
+    moved = [pair for pair in chunk.existing.holds if gone.intersection(pair)]
+    if not moved:
+        return
+    live, h = chunk.replay.live, table(Hold)
+    bulk = chunk.bulk
+    for part in bulk.chunks(sorted(gone)):
+        bulk.session.execute(delete(h).where(h.c.person_a.in_(part) | h.c.person_b.in_(part)))
+    pairs = {tuple(sorted((live(a), live(b)))) for a, b in moved}
+    rows = [{"person_a": a, "person_b": b, "workspace_id": chunk.ws.id, "created_at": chunk.now}
+            for a, b in sorted(pairs) if a != b]  # fmt: skip
+    upsert(bulk.session, h, rows, keys=["person_a", "person_b"])
+
+
+# -- history, junk counts, messages ---------------------------------------------------
+def _write_history(chunk: _Chunk, trigger: str) -> None:
+    bulk, ws_id, at = chunk.bulk, chunk.ws.id, chunk.bulk.when(chunk.now)
+    rows = []
+    for step in chunk.steps:
+        message_id = step.row.observation.message_id
+        cause = f"message:{message_id}" if message_id else trigger
+        for entry in history_entries(step.person, step.decision, chunk.now, cause):
+            details = entry["details"]
+            rows.append((ws_id, entry["person_id"], at, entry["action"], cause, entry["reason"],
+                         None if details is None else bulk.doc(details)))  # fmt: skip
+    bulk.insert("history", ["workspace_id", "person_id", "at", "action", "trigger", "reason",
+                            "details"], rows)  # fmt: skip
+
+
+def _write_contested(chunk: _Chunk) -> None:
+    """Demoted and blocked values counted as identifying row by row counts them."""
+    counts: Counter[tuple[str, str, str, str]] = Counter()
+    for step in chunk.steps:
+        for i in step.decision.demoted:
+            counts[(i.kind, i.scope, i.value, "demoted")] += 1
+        counts.update(
+            {(n.kind, n.scope, (n.value or "(hidden)")[:255], "blocked")
+             for n in step.row.screened.ignored if n.reason == "blocked value"}
+        )  # fmt: skip
+    rows = [{"workspace_id": chunk.ws.id, "kind": kind, "scope": scope, "value": value,
+             "reason": reason, "count": count, "last_at": chunk.now}
+            for (kind, scope, value, reason), count in sorted(counts.items())]  # fmt: skip
+    keys = ["workspace_id", "kind", "scope", "value", "reason"]
+    upsert(chunk.bulk.session, table(Contested), rows, keys, update=["last_at"], add=["count"])
+
+
+def _write_messages(chunk: _Chunk) -> None:
+    bulk = chunk.bulk
+    at = bulk.when(chunk.now)
+    rows: Iterable[tuple[Any, ...]] = (
+        (chunk.ws.id, step.row.observation.message_id, at,
+         bulk.doc(answer_of(step.person, step.decision, step.row.screened)))
+        for step in chunk.steps if step.row.observation.message_id
+    )  # fmt: skip
+    bulk.insert("messages", ["workspace_id", "message_id", "created_at", "response"], rows)
