@@ -48,7 +48,7 @@ class Position:
 
     @classmethod
     def from_document(cls, document: dict[str, Any] | None) -> Position | None:
-        return cls(document["line"], document["offset"]) if document else None
+        return cls(int(document["line"]), int(document["offset"])) if document else None
 
 
 def read_header(path: Path) -> tuple[list[str], Position]:

@@ -308,6 +308,12 @@ class Import(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    duplicate_of: Mapped[str | None] = mapped_column(String(40))
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
+    chunk_rows: Mapped[int | None]
+
+    __table_args__ = (Index("ix_imports_file", "workspace_id", "sha256"),)
 
 
 class ImportReject(Base):
