@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, insert, or_, select, union_all, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
@@ -58,7 +59,7 @@ class Snapshot:
 
 
 class GraphRepository:
-    def __init__(self, session: Session, workspace_id: int, sqlite: bool) -> None:
+    def __init__(self, session: Session | Connection, workspace_id: int, sqlite: bool) -> None:
         self.session = session
         self.workspace_id = workspace_id
         self.sqlite = sqlite
