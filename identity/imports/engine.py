@@ -48,21 +48,21 @@ def apply_rows(
     is a ``duplicate``; a row with no usable identifier or bad traits is ``rejected``
     with the reason; the others count as their identify outcome.
     """
-    with _collector_paused():
-        return _apply(uow, ws, rows, trigger)
+    bulk = Bulk(uow.session, uow.sqlite)
+    with _collector_paused(), bulk.roomy_cache():
+        return _apply(bulk, ws, rows, trigger)
 
 
 def _apply(
-    uow: UnitOfWork, ws: WorkspaceContext, rows: Sequence[ImportRow], trigger: str
+    bulk: Bulk, ws: WorkspaceContext, rows: Sequence[ImportRow], trigger: str
 ) -> ChunkOutcome:
     outcome = ChunkOutcome()
-    bulk = Bulk(uow.session, uow.sqlite)
     applied, catalogue = screen_rows(bulk, ws, rows, outcome)
     if not applied:
         return outcome
     existing = load_existing(bulk, ws.id, catalogue)
-    safe = safe_codes([row.codes for row in applied], catalogue.identifiers,
-                      existing.row_id.keys(), ws.policy)  # fmt: skip
+    safe = safe_codes([row.codes for row in applied], catalogue.identifiers, existing.owner,
+                      existing.holds, ws.policy)  # fmt: skip
     now = utcnow()
     replay = Replay(ws.policy, catalogue, existing, safe, now)
     steps = replay.run(applied)

@@ -146,23 +146,26 @@ class Replay:
         now: datetime,
     ) -> None:
         self.policy = policy
+        self.now = now
         self.catalogue = catalogue
         self.safe = safe
         self.graph = ChunkGraph(existing, now)
         self.owner: dict[int, str] = dict(existing.owner)
         self.alias: dict[str, str] = {}
-        key = strength_key(policy)
-        by_strength = sorted(
-            range(len(catalogue.identifiers)), key=lambda c: key(catalogue.identifiers[c])
-        )
-        self.rank = [0] * len(by_strength)  # code -> place in strength order
-        for place, code in enumerate(by_strength):
-            self.rank[code] = place
+        self.rank: list[int] = []  # code -> place in strength order (the rows' codes)
         self.new_person = PersonIds()
+        self.age = {p: (row.created_at, p) for p, row in existing.persons.items()}
 
     def run(self, rows: Sequence[Applied]) -> list[Step]:
+        self._rank_codes(1 + max((max(row.codes) for row in rows), default=-1))
         safe = self.safe
         return [self._fast(row) if safe[row.codes[0]] else self._decide(row) for row in rows]
+
+    def _rank_codes(self, count: int) -> None:
+        key, identifiers = strength_key(self.policy), self.catalogue.identifiers
+        self.rank = [0] * count
+        for place, code in enumerate(sorted(range(count), key=lambda c: key(identifiers[c]))):
+            self.rank[code] = place
 
     def live(self, person: str) -> str:
         """The person ``person`` ended in (itself unless absorbed)."""
@@ -185,9 +188,11 @@ class Replay:
                 new_codes.append(code)
             else:
                 persons.add(self.live(person) if person in alias else person)
-        if persons:
-            survivor, *absorbed = sorted(persons)  # same created_at: id order is age
-            outcome = "merged" if absorbed else "matched"
+        if len(persons) == 1:
+            survivor, absorbed, outcome = persons.pop(), [], "matched"
+        elif persons:
+            survivor, *absorbed = sorted(persons, key=self._age_key)
+            outcome = "merged"
         else:
             survivor, absorbed, outcome = self.new_person(), [], "created"
         for code in new_codes:
@@ -204,6 +209,11 @@ class Replay:
             {},
         )
         return Step(row, survivor, decision, codes)
+
+    def _age_key(self, person: str) -> tuple[datetime, str]:
+        """Oldest first: stored persons by ``(created_at, id)``; the chunk's own share
+        its time, and their ids increase in the order they were made."""
+        return self.age.get(person) or (self.now, person)
 
     def _decide(self, row: Applied) -> Step:
         decision = decide(row.screened.accepted, self.graph, self.policy)

@@ -4,6 +4,7 @@ as applied, duplicate or rejected exactly as identifying it alone would decide."
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -13,6 +14,7 @@ from identity.errors import InvalidInput
 from identity.identifiers import Identifier
 from identity.imports.bulk import Bulk
 from identity.imports.rows import ChunkOutcome, ImportRow
+from identity.normalise import KeyedHasher
 from identity.observation import (
     IdentifierNote,
     Observation,
@@ -21,6 +23,7 @@ from identity.observation import (
     check_traits,
 )
 from identity.observation import _screen_one as screen_one
+from identity.policy import Policy
 from identity.services.context import WorkspaceContext
 from identity.services.identify import drop_suppressed
 from identity.store.models import Message, Suppression, table
@@ -56,6 +59,30 @@ class Catalogue:
 _Found = tuple[Identifier, int] | IdentifierNote  # an identifier and its code, or why not
 
 
+class _Remembered(threading.local):
+    """The screening of raw identifiers, kept from one chunk to the next of the same
+    policy and secret (an export names the same identifiers again and again); bounded."""
+
+    limit = 2_000_000
+
+    def __init__(self) -> None:
+        self.key: tuple[Policy, KeyedHasher] | None = None
+        self.outcomes: dict[RawIdentifier, Identifier | IdentifierNote] = {}
+
+    def for_workspace(
+        self, ws: WorkspaceContext
+    ) -> dict[RawIdentifier, Identifier | IdentifierNote]:
+        key = self.key
+        if key is None or key[0] is not ws.policy or key[1] is not ws.hasher:
+            self.key, self.outcomes = (ws.policy, ws.hasher), {}
+        elif len(self.outcomes) > self.limit:
+            self.outcomes = {}
+        return self.outcomes
+
+
+_remembered = _Remembered()
+
+
 class _Screener:
     """Screens raw identifiers through a cache keyed by the raw identifier."""
 
@@ -63,11 +90,15 @@ class _Screener:
         self.ws = ws
         self.catalogue = catalogue
         self.cache: dict[RawIdentifier, _Found] = {}
+        self.remembered = _remembered.for_workspace(ws)
 
     def one(self, item: RawIdentifier) -> _Found:
         found = self.cache.get(item)
         if found is None:
-            outcome = screen_one(0, item, self.ws.policy, self.ws.hasher)
+            outcome = self.remembered.get(item)
+            if outcome is None:
+                outcome = screen_one(0, item, self.ws.policy, self.ws.hasher)
+                self.remembered[item] = outcome
             if isinstance(outcome, Identifier):
                 found = (outcome, self.catalogue.encode(outcome))
             else:

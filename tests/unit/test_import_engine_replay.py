@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from identity.identifiers import Identifier
 from identity.imports.components import safe_codes
-from identity.imports.existing import Existing
+from identity.imports.existing import Existing, adopt_members
 from identity.imports.replay import Replay
 from identity.imports.screening import Applied, Catalogue
 from identity.observation import screen
@@ -37,6 +37,7 @@ def stored_state(
         existing.persons[person] = PersonRow(person, created, None, [0] * 24)
         existing.members[person] = set(ref.identifiers_of(person))
     existing.holds = {(a, b) for a, b in holds if {a, b} & existing.persons.keys()}
+    adopt_members(existing, catalogue)
     return existing
 
 
@@ -77,7 +78,7 @@ def test_replay_decides_every_row_as_the_reference(seed, stored, length, tight, 
     applied, catalogue = applied_rows(random_observations(rng, length), policy)
     existing = stored_state(ref, catalogue, holds)
     rows = [row.codes for row in applied]
-    safe = safe_codes(rows, catalogue.identifiers, existing.row_id.keys(), policy)
+    safe = safe_codes(rows, catalogue.identifiers, existing.owner, existing.holds, policy)
     replay = Replay(policy, catalogue, existing, safe, T0 + timedelta(days=1))
     steps = replay.run(applied)
 
@@ -98,7 +99,7 @@ def test_a_safe_component_is_decided_by_union_find_in_file_order():
     texts = [["anonymous_id:a", "anonymous_id:b"], ["anonymous_id:c", "anonymous_id:d"],
              ["anonymous_id:b", "anonymous_id:c"], ["anonymous_id:d"]]  # fmt: skip
     applied, catalogue = applied_rows([observation(t) for t in texts], policy)
-    safe = safe_codes([r.codes for r in applied], catalogue.identifiers, [], policy)
+    safe = safe_codes([r.codes for r in applied], catalogue.identifiers, {}, [], policy)
     replay = Replay(policy, catalogue, Existing(), safe, T0)
     steps = replay.run(applied)
 
@@ -109,15 +110,18 @@ def test_a_safe_component_is_decided_by_union_find_in_file_order():
     assert {replay.live(p) for p in replay.owner.values()} == {first}
 
 
-def test_a_component_over_a_limit_or_touching_a_stored_identifier_is_not_safe():
+def test_a_component_over_a_limit_or_joining_persons_held_apart_is_not_safe():
     policy = default_policy()
     texts = [["member_id:1", "anonymous_id:x"], ["member_id:2", "anonymous_id:x"],
-             ["anonymous_id:y"], ["anonymous_id:z"]]  # fmt: skip
+             ["anonymous_id:y"], ["anonymous_id:z", "anonymous_id:w"],
+             ["anonymous_id:v"]]  # fmt: skip
     applied, catalogue = applied_rows([observation(t) for t in texts], policy)
-    stored = [catalogue.code[Identifier("anonymous_id", "", "z")]]
-    safe = safe_codes([r.codes for r in applied], catalogue.identifiers, stored, policy)
+    stored = {catalogue.encode(Identifier("anonymous_id", "", v)): p
+              for v, p in (("z", "p1"), ("w", "p2"), ("v", "p3"), ("u", "p3"))}  # fmt: skip
+    holds = [("p1", "p2"), ("p3", "p9")]
+    safe = safe_codes([r.codes for r in applied], catalogue.identifiers, stored, holds, policy)
 
-    assert [bool(safe[r.codes[0]]) for r in applied] == [False, False, True, False]
+    assert [bool(safe[r.codes[0]]) for r in applied] == [False, False, True, False, True]
 
 
 def partition_after(
