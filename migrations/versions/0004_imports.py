@@ -6,7 +6,7 @@ worker that holds a running import, so that a worker whose claim was taken over 
 heartbeat went stale) cannot commit another chunk; ``chunk_rows`` is the checkpoint size.
 
 Revision ID: 0004_imports
-Revises: 0002_insights
+Revises: 0003_channel_set
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_imports"
-down_revision = "0002_insights"
+down_revision = "0003_channel_set"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@ moments after a checkpoint, then started again until the import is done. The sto
 state must be the one an uninterrupted run of the same file reaches, on SQLite and
 PostgreSQL.
 
-``DATABANK_KILL_TEST_ROWS`` sets the file's size (default 1,500 rows in chunks of 75).
+``DATABANK_KILL_TEST_ROWS`` sets the file's size (default 12,000 rows in chunks of 600).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from tests.conftest import SECRET
 from tests.integration.import_files import MAPPING_FIELDS, make_export, stored_state, write_csv
 from tests.invariants import assert_invariants
 
-ROWS = int(os.environ.get("DATABANK_KILL_TEST_ROWS", "1500"))
+ROWS = int(os.environ.get("DATABANK_KILL_TEST_ROWS", "12000"))
 CHUNK = max(ROWS // 20, 1)
 KILLS = 3
 MAPPING = build_mapping(None, MappingSpec(
