@@ -24,6 +24,8 @@ from sqlalchemy.orm import aliased
 
 from identity.errors import InvalidInput
 from identity.identifiers import Identifier
+from identity.imports.presets import build_mapping
+from identity.imports.spec import MappingSpec
 from identity.observation import Observation, RawIdentifier
 from identity.services.context import WorkspaceContext
 from identity.services.identify import identify
@@ -53,6 +55,10 @@ MAPPING_FIELDS = {
     "kinds": ["device_type=ios:idfa,android:oaid"], "trait": ["level=membership_level"],
     "tag": ["tags"], "time": "ts:epoch", "channel": "{appid}",
 }  # fmt: skip
+MAPPING = build_mapping(None, MappingSpec(
+    maps=MAPPING_FIELDS["map"], kinds=MAPPING_FIELDS["kinds"], traits=MAPPING_FIELDS["trait"],
+    tags=MAPPING_FIELDS["tag"], time=MAPPING_FIELDS["time"], channel=MAPPING_FIELDS["channel"],
+))  # fmt: skip
 _KINDS = {"ios": "idfa", "android": "oaid"}
 T0 = 1_790_000_000
 ZERO_IDFA = "00000000-0000-0000-0000-000000000000"

@@ -19,21 +19,20 @@ from typing import Any
 
 import pytest
 
-from identity.imports.presets import build_mapping
-from identity.imports.spec import MappingSpec
 from identity.services.import_worker import run_worker
 from identity.services.imports import get_import, list_rejects, start_import
 from tests.conftest import SECRET
-from tests.integration.import_files import MAPPING_FIELDS, make_export, stored_state, write_csv
+from tests.integration.import_files import (
+    MAPPING,
+    make_export,
+    stored_state,
+    write_csv,
+)
 from tests.invariants import assert_invariants
 
 ROWS = int(os.environ.get("DATABANK_KILL_TEST_ROWS", "12000"))
 CHUNK = max(ROWS // 20, 1)
 KILLS = 3
-MAPPING = build_mapping(None, MappingSpec(
-    maps=MAPPING_FIELDS["map"], kinds=MAPPING_FIELDS["kinds"], traits=MAPPING_FIELDS["trait"],
-    tags=MAPPING_FIELDS["tag"], time=MAPPING_FIELDS["time"], channel=MAPPING_FIELDS["channel"],
-))  # fmt: skip
 
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
