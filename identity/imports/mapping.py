@@ -75,6 +75,8 @@ class ImportMapping:
     event: Source | None = None
     #: Columns a preset reads if the file has them (see :meth:`fit`).
     optional: frozenset[str] = frozenset()
+    #: Spelling problems found while parsing, reported by :meth:`check` with the rest.
+    spelling: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def for_columns(self) -> bool:
@@ -124,7 +126,9 @@ class ImportMapping:
 
         ``header`` is ``None`` for JSON Lines, whose lines carry their own identifiers.
         """
-        problems = dict(_kind_problems(self, policy))
+        problems = dict(self.spelling)
+        for where, problem in _kind_problems(self, policy):
+            problems.setdefault(where, problem)
         if header is None:
             if self.for_columns or self.kinds:
                 problems["map"] = "a JSON Lines file carries its own identifiers, traits, tags "
@@ -133,7 +137,10 @@ class ImportMapping:
                 problems["channel"] = "a JSON Lines file has no columns: give a fixed channel"
         else:
             if not self.identifiers:
-                problems["map"] = "name at least one identifier column (COLUMN=KIND[@SCOPE])"
+                problems["map"] = (
+                    problems.get("map")
+                    or "name at least one identifier column (COLUMN=KIND[@SCOPE])"
+                )
             known = set(header)
             shown = ", ".join(header[:30])
             for where, column in self.columns():

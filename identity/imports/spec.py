@@ -49,12 +49,16 @@ class MappingSpec:
         return {text.partition("=")[0].strip() for text in specs if text} - {""}
 
 
-def parse_mapping(spec: MappingSpec, optional: Iterable[str] = ()) -> ImportMapping:
+def parse_mapping(
+    spec: MappingSpec, optional: Iterable[str] = (), strict: bool = True
+) -> ImportMapping:
     """Read the command-line spellings into a mapping; every syntax problem at once.
 
     A later spec for the same column replaces an earlier one (so a preset can be
     overridden), and ``COLUMN=`` with nothing after ``=`` drops the column. ``optional``
-    columns are left out when the file lacks them (:meth:`ImportMapping.fit`).
+    columns are left out when the file lacks them (:meth:`ImportMapping.fit`). Unless
+    ``strict``, spelling problems are kept in the mapping for :meth:`ImportMapping.check`
+    to report together with those of the header and the policy.
 
     >>> parse_mapping(MappingSpec(maps=["uid=login_id@app1", "uid=", "tel=phone"])).identifiers
     (IdentifierColumn(column='tel', kind=Source(text='phone'), scope=None),)
@@ -86,8 +90,9 @@ def parse_mapping(spec: MappingSpec, optional: Iterable[str] = ()) -> ImportMapp
         channel=_source(spec.channel),
         event=_source(spec.event),
         optional=frozenset(optional),
+        spelling=problems,
     )
-    if problems:
+    if problems and strict:
         raise InvalidInput(f"the mapping has {len(problems)} problem(s)", problems)
     return mapping
 

@@ -114,8 +114,9 @@ def test_a_bad_upload_is_422_with_every_problem_and_leaves_no_file(
     app, client, ingest, reader, settings, export_bytes
 ):
     bad_mapping = upload(client, ingest, export_bytes, map=["nope=idfa", "openid=wechat_openid"],
-                         time="ts:%Q")  # fmt: skip
-    assert set(assert_problem(bad_mapping, 422)["errors"]) == {"time"}
+                         time="ts:%Q", kinds=["x"])  # fmt: skip
+    assert set(assert_problem(bad_mapping, 422)["errors"]) == {"time", "map.nope", "map.openid",
+                                                               "kinds.x"}  # fmt: skip
     unknown = assert_problem(upload(client, ingest, export_bytes, map=["nope=idfa",
                              "openid=wechat_openid", "phone=telephone"]), 422)  # fmt: skip
     assert set(unknown["errors"]) == {"map.nope", "map.openid", "map.phone"}
