@@ -39,6 +39,7 @@ from identity.store.models import (
     PersonTrait,
 )
 from identity.store.uow import Store
+from tests.conftest import SECRET
 
 HEADER = ["ts", "appid", "openid", "unionid", "user_id", "device_type", "device_id", "phone",
           "level", "tags"]  # fmt: skip
@@ -73,6 +74,12 @@ class Export:
     @property
     def data_rows(self) -> int:
         return len(self.rows)
+
+
+def databank_env(database_url: str, var_dir: Path) -> dict[str, str]:
+    """The environment of a ``databank`` command against the test database."""
+    return {"DATABANK_DATABASE_URL": database_url, "DATABANK_SECRET_KEY": SECRET.decode(),
+            "DATABANK_VAR_DIR": str(var_dir)}  # fmt: skip
 
 
 def make_export(rows: int, seed: int = 1, bad_every: int = 97) -> Export:

@@ -21,9 +21,9 @@ import pytest
 
 from identity.services.import_worker import run_worker
 from identity.services.imports import get_import, list_rejects, start_import
-from tests.conftest import SECRET
 from tests.integration.import_files import (
     MAPPING,
+    databank_env,
     make_export,
     stored_state,
     write_csv,
@@ -65,8 +65,7 @@ def test_a_worker_killed_at_random_moments_ends_as_an_uninterrupted_run(
     workspaces.create("killed")
     ws = workspaces.context_by_name("killed")
     job = start_import(store, ws, path, "export.csv", "csv", MAPPING, CHUNK)
-    env = {**os.environ, "DATABANK_DATABASE_URL": database_url,
-           "DATABANK_SECRET_KEY": SECRET.decode(), "DATABANK_VAR_DIR": str(tmp_path)}  # fmt: skip
+    env = {**os.environ, **databank_env(database_url, tmp_path)}
     log = tmp_path / "worker.log"
     rng, kills, seen = random.Random(5), [], 0
     status = lambda: get_import(store, ws, job["import_id"])  # noqa: E731
