@@ -124,3 +124,20 @@ def _die_after(chunks: int, seen: list[int]):  # type: ignore[no-untyped-def]
             raise _Died
 
     return progress
+
+
+def test_workers_claiming_at_once_each_get_a_different_import(store, ws, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    queued = {start_import(store, ws, write_csv(tmp_path / f"{n}.csv", make_export(5, seed=n)),
+                           f"{n}.csv", "csv", MAPPING)["import_id"] for n in range(8)}  # fmt: skip
+
+    def claim_all(worker: str) -> list[str]:
+        claimed = []
+        while (import_id := claim(store, worker)) is not None:
+            claimed.append(import_id)
+        return claimed
+
+    with ThreadPoolExecutor(4) as pool:
+        claims = [i for found in pool.map(claim_all, ["w1", "w2", "w3", "w4"]) for i in found]
+    assert sorted(claims) == sorted(queued)
