@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -89,7 +90,13 @@ def import_command(file: Path, workspace_name: str, preset: str | None, maps: tu
     status = start_import(ctx.workspaces.store, ws, file.resolve(), file.name, format_,
                           mapping, chunk_rows)  # fmt: skip
     if not background and status["status"] in ("queued", "running"):
-        status = _run_here(ctx, ws, status["import_id"], status["rows_done"])
+        try:
+            status = _run_here(ctx, ws, status["import_id"], status["rows_done"])
+        except KeyboardInterrupt:
+            click.echo(f"interrupted: import {status['import_id']} is queued again at its last "
+                       "checkpoint; run the same command or `databank worker` to finish it",
+                       err=True)  # fmt: skip
+            sys.exit(130)
     _report(ctx, ws, status, as_json)
     if status["status"] == "failed":
         sys.exit(1)
@@ -158,10 +165,20 @@ def _iso(value: Any) -> str:
 def worker(once: bool, poll: float, stale_after: float) -> None:
     """Run queued imports (and resume interrupted ones) until stopped."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # SIGTERM (as `databank serve` stops its worker) puts the running import back in the
+    # queue at its last checkpoint instead of leaving it to go stale.
+    previous = signal.signal(signal.SIGTERM, _exit)
     ctx = _context()
-    ran = import_worker.run_worker(ctx.workspaces.store, ctx.workspaces, once=once,
-                                   poll_seconds=poll, stale_after=stale_after)  # fmt: skip
+    try:
+        ran = import_worker.run_worker(ctx.workspaces.store, ctx.workspaces, once=once,
+                                       poll_seconds=poll, stale_after=stale_after)  # fmt: skip
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     click.echo(f"worker ran {ran} import(s)")
+
+
+def _exit(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 @click.group()

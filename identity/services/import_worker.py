@@ -137,6 +137,9 @@ def _run(job: _Job, progress: Progress | None, beat_every: float) -> None:
     try:
         with _Heartbeat(job.store, import_id, job.worker_id, beat_every):
             job.run(progress)
+    except (KeyboardInterrupt, SystemExit):
+        job.release()  # stopped on purpose: back to the queue at its last checkpoint
+        raise
     except (LostClaim, StoreUnavailable) as exc:
         # Someone else holds the import now, or the store is away: leave it to be
         # claimed again once its heartbeat is stale.
@@ -220,6 +223,10 @@ class _Job:
 
     def _finish(self, values: dict[str, Any]) -> None:
         in_transaction(self.store, lambda uow: self._update(uow, values))
+
+    def release(self) -> None:
+        with contextlib.suppress(LostClaim, StoreUnavailable):
+            self._finish({"status": "queued", "claimed_by": None})
 
     def fail(self, error: str) -> None:
         log.warning("import %s failed: %s", self.row.id, error)

@@ -141,3 +141,21 @@ def test_workers_claiming_at_once_each_get_a_different_import(store, ws, tmp_pat
     with ThreadPoolExecutor(4) as pool:
         claims = [i for found in pool.map(claim_all, ["w1", "w2", "w3", "w4"]) for i in found]
     assert sorted(claims) == sorted(queued)
+
+
+def test_an_import_stopped_on_purpose_goes_back_to_the_queue_at_its_checkpoint(
+    store, workspaces, ws, tmp_path
+):
+    job = start_import(store, ws, write_csv(tmp_path / "a.csv", make_export(100)), "a.csv",
+                       "csv", MAPPING, chunk_rows=25)  # fmt: skip
+    assert claim(store, "w1") == job["import_id"]
+
+    def interrupt(rows: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_import(store, workspaces, job["import_id"], "w1", progress=interrupt)
+    stopped = get_import(store, ws, job["import_id"])
+    assert (stopped["status"], stopped["rows_done"]) == ("queued", 25)
+    assert run_worker(store, workspaces, once=True) == 1
+    assert get_import(store, ws, job["import_id"])["rows_done"] == 100
