@@ -66,6 +66,11 @@ def _context() -> Any:
 @click.option("--channel", metavar="CHANNEL|{COLUMN}")
 @click.option("--event", metavar="EVENT|{COLUMN}")
 @click.option(
+    "--delimiter",
+    metavar="CHAR",
+    help="The CSV delimiter: one character, or tab, semicolon, pipe (default ,).",
+)
+@click.option(
     "--format",
     "format_",
     type=click.Choice(FORMATS),
@@ -76,16 +81,15 @@ def _context() -> Any:
 )
 @click.option("--background", is_flag=True, help="Only queue it; `databank worker` runs it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the status document as JSON.")
-def import_command(file: Path, workspace_name: str, preset: str | None, maps: tuple[str, ...],
-                   kinds: tuple[str, ...], traits: tuple[str, ...], tags: tuple[str, ...],
-                   time: str | None, message_id: str | None, channel: str | None,
-                   event: str | None, format_: str | None, chunk_rows: int | None,
-                   background: bool, as_json: bool) -> None:  # fmt: skip
-    """Import a channel export (CSV with a header row, or JSON Lines) into a workspace."""
+def import_command(file: Path, workspace_name: str, preset: str | None, format_: str | None,
+                   chunk_rows: int | None, background: bool, as_json: bool,
+                   **spec: Any) -> None:  # fmt: skip
+    """Import a channel export (CSV with a header row, or JSON Lines) into a workspace.
+
+    The mapping options are named as the fields of :class:`MappingSpec`."""
     ctx = _context()
     ws = ctx.workspaces.context_by_name(workspace_name)
-    spec = MappingSpec(maps, kinds, traits, tags, time, message_id, channel, event)
-    mapping = build_mapping(preset, spec)
+    mapping = build_mapping(preset, MappingSpec(**spec))
     format_ = format_ or ("jsonl" if file.suffix.lower() in (".jsonl", ".ndjson") else "csv")
     status = start_import(ctx.workspaces.store, ws, file.resolve(), file.name, format_,
                           mapping, chunk_rows)  # fmt: skip

@@ -73,6 +73,7 @@ class ImportMapping:
     message_id: str | None = None
     channel: Source | None = None
     event: Source | None = None
+    delimiter: str = ","
     #: Columns a preset reads if the file has them (see :meth:`fit`).
     optional: frozenset[str] = frozenset()
     #: Spelling problems found while parsing, reported by :meth:`check` with the rest.
@@ -133,6 +134,8 @@ class ImportMapping:
             if self.for_columns or self.kinds:
                 problems["map"] = "a JSON Lines file carries its own identifiers, traits, tags "
                 problems["map"] += "and time; only --channel and --event apply to it"
+            elif self.delimiter != ",":
+                problems["delimiter"] = "a JSON Lines file has no delimiter"
             elif self.channel is not None and self.channel.column is not None:
                 problems["channel"] = "a JSON Lines file has no columns: give a fixed channel"
         else:
@@ -164,6 +167,7 @@ class ImportMapping:
             "message_id": self.message_id,
             "channel": self.channel and self.channel.text,
             "event": self.event and self.event.text,
+            "delimiter": self.delimiter,
         }
 
     @classmethod
@@ -181,6 +185,7 @@ class ImportMapping:
             message_id=document.get("message_id"),
             channel=_source(document.get("channel")),
             event=_source(document.get("event")),
+            delimiter=document.get("delimiter", ","),
         )
 
 

@@ -235,3 +235,12 @@ def test_a_runaway_quoted_field_and_an_overlong_line_are_rejected_and_reading_go
     found = items(path, spec_mapping(), "jsonl")
     assert rejects(found) == {2: f"a line longer than {readers.MAX_LINE_BYTES} bytes"}
     assert [i.line for i in found if isinstance(i, ImportRow)] == [1, 3]
+
+
+@pytest.mark.parametrize(("spelt", "char"), [("tab", "\t"), (";", ";"), ("pipe", "|")])
+def test_a_delimiter_other_than_a_comma(tmp_path, spelt, char):
+    path = write(tmp_path, f"id{char}tags\na{char}x,y\n")
+    [row] = items(path, spec_mapping(maps=["id=anonymous_id"], tags=["tags"], delimiter=spelt))
+
+    assert list(row.observation.tags) == ["x", "y"]
+    assert read_header(path, char)[0] == ["id", "tags"]
