@@ -80,6 +80,7 @@ def test_a_preset_upload_and_the_same_file_again(app, client, ingest):
     assert again.status_code == 202
     assert again.get_json()["duplicate_of"] == first["import_id"]
     assert again.get_json()["status"] == "done" and again.get_json()["counts"]["duplicate"] == 2
+    assert len(list(app.extensions["databank"].settings.upload_dir.glob("*.csv"))) == 1
     assert run_queued(app) == 0
 
 
