@@ -51,7 +51,13 @@ pass_context = click.make_pass_decorator(Context, ensure=True)
 @click.pass_context
 def main(click_context: click.Context) -> None:
     """Databank: identity resolution and the data bank profile."""
-    click_context.call_on_close(click_context.ensure_object(Context).close)
+    click_context.call_on_close(lambda: _close(click_context.obj))
+
+
+def _close(context: Any) -> None:
+    """Release the database connections of the context a command made, if it made one."""
+    if isinstance(context, Context):
+        context.close()
 
 
 @main.group()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -65,6 +66,11 @@ def _context() -> Any:
 @click.option("--channel", metavar="CHANNEL|{COLUMN}")
 @click.option("--event", metavar="EVENT|{COLUMN}")
 @click.option(
+    "--delimiter",
+    metavar="CHAR",
+    help="The CSV delimiter: one character, or tab, semicolon, pipe (default ,).",
+)
+@click.option(
     "--format",
     "format_",
     type=click.Choice(FORMATS),
@@ -75,21 +81,26 @@ def _context() -> Any:
 )
 @click.option("--background", is_flag=True, help="Only queue it; `databank worker` runs it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the status document as JSON.")
-def import_command(file: Path, workspace_name: str, preset: str | None, maps: tuple[str, ...],
-                   kinds: tuple[str, ...], traits: tuple[str, ...], tags: tuple[str, ...],
-                   time: str | None, message_id: str | None, channel: str | None,
-                   event: str | None, format_: str | None, chunk_rows: int | None,
-                   background: bool, as_json: bool) -> None:  # fmt: skip
-    """Import a channel export (CSV with a header row, or JSON Lines) into a workspace."""
+def import_command(file: Path, workspace_name: str, preset: str | None, format_: str | None,
+                   chunk_rows: int | None, background: bool, as_json: bool,
+                   **spec: Any) -> None:  # fmt: skip
+    """Import a channel export (CSV with a header row, or JSON Lines) into a workspace.
+
+    The mapping options are named as the fields of :class:`MappingSpec`."""
     ctx = _context()
     ws = ctx.workspaces.context_by_name(workspace_name)
-    spec = MappingSpec(maps, kinds, traits, tags, time, message_id, channel, event)
-    mapping = build_mapping(preset, spec)
+    mapping = build_mapping(preset, MappingSpec(**spec))
     format_ = format_ or ("jsonl" if file.suffix.lower() in (".jsonl", ".ndjson") else "csv")
     status = start_import(ctx.workspaces.store, ws, file.resolve(), file.name, format_,
                           mapping, chunk_rows)  # fmt: skip
     if not background and status["status"] in ("queued", "running"):
-        status = _run_here(ctx, ws, status["import_id"], status["rows_done"])
+        try:
+            status = _run_here(ctx, ws, status["import_id"], status["rows_done"])
+        except KeyboardInterrupt:
+            click.echo(f"interrupted: import {status['import_id']} is queued again at its last "
+                       "checkpoint; run the same command or `databank worker` to finish it",
+                       err=True)  # fmt: skip
+            sys.exit(130)
     _report(ctx, ws, status, as_json)
     if status["status"] == "failed":
         sys.exit(1)
@@ -158,10 +169,20 @@ def _iso(value: Any) -> str:
 def worker(once: bool, poll: float, stale_after: float) -> None:
     """Run queued imports (and resume interrupted ones) until stopped."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # SIGTERM (as `databank serve` stops its worker) puts the running import back in the
+    # queue at its last checkpoint instead of leaving it to go stale.
+    previous = signal.signal(signal.SIGTERM, _exit)
     ctx = _context()
-    ran = import_worker.run_worker(ctx.workspaces.store, ctx.workspaces, once=once,
-                                   poll_seconds=poll, stale_after=stale_after)  # fmt: skip
+    try:
+        ran = import_worker.run_worker(ctx.workspaces.store, ctx.workspaces, once=once,
+                                       poll_seconds=poll, stale_after=stale_after)  # fmt: skip
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     click.echo(f"worker ran {ran} import(s)")
+
+
+def _exit(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 @click.group()

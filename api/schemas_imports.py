@@ -41,13 +41,15 @@ class ImportFormSchema(StrictSchema):
     message_id = _spec("a column of message ids")
     channel = _spec("a channel name or {COLUMN}")
     event = _spec("an event name or {COLUMN}")
+    delimiter = _spec("the CSV delimiter: one character, or tab, semicolon, pipe (default ,)")
     chunk_rows = fields.Integer(validate=validate.Range(1, 1_000_000))
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         spec = MappingSpec(data.get("map", ()), data.get("kinds", ()), data.get("trait", ()),
                            data.get("tag", ()), data.get("time"), data.get("message_id"),
-                           data.get("channel"), data.get("event"))  # fmt: skip
+                           data.get("channel"), data.get("event"),
+                           data.get("delimiter"))  # fmt: skip
         return {"preset": data.get("preset"), "format": data.get("format"), "spec": spec,
                 "chunk_rows": data.get("chunk_rows")}  # fmt: skip
 

@@ -45,7 +45,7 @@ def start_import(form: dict[str, Any]) -> Any:
     path = keep_upload(upload, format)
     try:
         status = import_service.start_import(store(), principal().workspace, path, name, format,
-                                             mapping, form["chunk_rows"])  # fmt: skip
+                                             mapping, form["chunk_rows"], upload=True)  # fmt: skip
     except Exception:
         path.unlink(missing_ok=True)
         raise

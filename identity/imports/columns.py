@@ -31,24 +31,32 @@ MAX_TAGS = 100
 class RowParser:
     """Compiled once per file: column positions resolved, the time parser chosen.
 
-    ``parse(record, line)`` returns an :class:`Observation` or the reason the row is
-    rejected. ``default_time`` stamps rows of a file without a time column (the import's
-    creation time, so that a resumed import stamps the same times as an uninterrupted one).
+    ``parse(record)`` returns an :class:`Observation` or the reason the row is rejected.
+    ``default_time`` stamps rows of a file without a time column (the import's creation
+    time, so that a resumed import stamps the same times as an uninterrupted one).
     """
 
     def __init__(
         self, mapping: ImportMapping, header: Sequence[str], policy: Policy, default_time: datetime
     ) -> None:
-        self.mapping = mapping
+        at = {name: index for index, name in reversed(list(enumerate(header)))}
         self.width = len(header)
-        self.at = {name: index for index, name in reversed(list(enumerate(header)))}
         self.default_time = default_time
-        self.numeric_traits = {
-            column for column, name in mapping.traits.items()
-            if policy.trait_merge(name) in ("sum", "max")
-        }  # fmt: skip
+        self.identifiers = [
+            (at[item.column], item.column, _Text(item.kind, at, "kind"),
+             mapping.kinds.get(item.kind.column or "", {}),
+             _Text(item.scope, at, "scope") if item.scope else None)
+            for item in mapping.identifiers
+        ]  # fmt: skip
+        numeric = {"sum", "max"}
+        self.traits = [(at[c], name, policy.trait_merge(name) in numeric)
+                       for c, name in mapping.traits.items()]  # fmt: skip
+        self.tags = [(at[column], column) for column in mapping.tags]
         time = mapping.time
-        self.parse_time = time_parser(time.format) if time else None
+        self.time = (at[time.column], time, time_parser(time.format)) if time else None
+        self.message_id = _Text(_column(mapping.message_id), at, "message_id")
+        self.channel = _Text(mapping.channel, at, "channel")
+        self.event = _Text(mapping.event, at, "event")
 
     def parse(self, record: Sequence[str]) -> Observation | str:
         if len(record) != self.width:
@@ -60,59 +68,38 @@ class RowParser:
             return Observation(
                 identifiers=identifiers,
                 timestamp=self._timestamp(record),
-                message_id=self._text(record, self.mapping.message_id, "message_id"),
-                channel=self._source(record, self.mapping.channel, "channel"),
-                event=self._source(record, self.mapping.event, "event"),
-                traits=self._traits(record),
-                tags=self._tags(record),
+                message_id=self.message_id.get(record),
+                channel=self.channel.get(record),
+                event=self.event.get(record),
+                traits=self._traits(record) if self.traits else {},
+                tags=self._tags(record) if self.tags else (),
             )
         except _BadCell as bad:
             return str(bad)
 
-    def _cell(self, record: Sequence[str], column: str) -> str:
-        return record[self.at[column]].strip()
-
     def _identifiers(self, record: Sequence[str]) -> list[RawIdentifier]:
         found = []
-        for item in self.mapping.identifiers:
-            value = self._cell(record, item.column)
+        for index, column, kind, table, scope in self.identifiers:
+            value = record[index].strip()
             if not value:
                 continue
-            _limit(value, "value", item.column)
-            kind = self._kind(record, item.kind)
-            scope = self._source(record, item.scope, "scope") if item.scope else None
-            found.append(RawIdentifier(kind, value, scope))
+            if len(value) > _LIMITS["value"]:
+                _limit(value, "value", column)
+            chosen = kind.get(record) or ""
+            # A value missing from the table may itself be a kind name; if not,
+            # screening rejects the identifier as an unknown kind.
+            chosen = table.get(chosen.lower(), chosen) if table else chosen
+            found.append(RawIdentifier(chosen, value, scope.get(record) if scope else None))
         if len(found) > MAX_IDENTIFIERS:
             raise _BadCell(f"more than {MAX_IDENTIFIERS} identifiers in one row")
         return found
 
-    def _kind(self, record: Sequence[str], kind: Source) -> str:
-        if kind.column is None:
-            return kind.text
-        value = self._cell(record, kind.column)
-        # A value missing from the table may itself be a kind name; if not, screening
-        # rejects the identifier as an unknown kind.
-        chosen = self.mapping.kinds.get(kind.column, {}).get(value.lower(), value)
-        return _limit(chosen, "kind", kind.column)
-
-    def _source(self, record: Sequence[str], source: Source | None, what: str) -> str | None:
-        if source is None:
-            return None
-        if source.column is None:
-            return source.text
-        return self._text(record, source.column, what)
-
-    def _text(self, record: Sequence[str], column: str | None, what: str) -> str | None:
-        if column is None:
-            return None
-        return _limit(self._cell(record, column), what, column) or None
-
     def _timestamp(self, record: Sequence[str]) -> datetime:
-        time = self.mapping.time
-        if time is None or self.parse_time is None:
+        if self.time is None:
             return self.default_time
+        index, time, parse = self.time
         try:
-            return self.parse_time(self._cell(record, time.column))
+            return parse(record[index])
         except ValueError:
             raise _BadCell(
                 f"column {time.column}: not a time in the format {describe(time.format)}"
@@ -120,21 +107,42 @@ class RowParser:
 
     def _traits(self, record: Sequence[str]) -> dict[str, Any]:
         traits: dict[str, Any] = {}
-        for column, name in self.mapping.traits.items():
-            value = self._cell(record, column)
+        for index, name, numeric in self.traits:
+            value = record[index].strip()
             if value:
-                traits[name] = _number(value) if column in self.numeric_traits else value
+                traits[name] = _number(value) if numeric else value
         return traits
 
     def _tags(self, record: Sequence[str]) -> list[str]:
         tags: dict[str, None] = {}
-        for column in self.mapping.tags:
-            for tag in _TAG_SEPARATORS.split(self._cell(record, column)):
-                if tag.strip():
-                    tags[_limit(tag.strip(), "tag", column)] = None
+        for index, column in self.tags:
+            for tag in _TAG_SEPARATORS.split(record[index]):
+                if tag := tag.strip():
+                    tags[_limit(tag, "tag", column)] = None
         if len(tags) > MAX_TAGS:
             raise _BadCell(f"more than {MAX_TAGS} tags in one row")
         return list(tags)
+
+
+class _Text:
+    """A literal, or the (stripped, length-checked) cell of a column; ``None`` if empty."""
+
+    __slots__ = ("column", "fixed", "index", "what")
+
+    def __init__(self, source: Source | None, at: dict[str, int], what: str) -> None:
+        self.what = what
+        self.column = source.column if source is not None else None
+        self.fixed = source.literal if source is not None else None
+        self.index = at[self.column] if self.column is not None else -1
+
+    def get(self, record: Sequence[str]) -> str | None:
+        if self.index < 0:
+            return self.fixed
+        return _limit(record[self.index].strip(), self.what, self.column or "") or None
+
+
+def _column(name: str | None) -> Source | None:
+    return Source(f"{{{name}}}") if name else None
 
 
 class _BadCell(ValueError):

@@ -73,8 +73,11 @@ class ImportMapping:
     message_id: str | None = None
     channel: Source | None = None
     event: Source | None = None
+    delimiter: str = ","
     #: Columns a preset reads if the file has them (see :meth:`fit`).
     optional: frozenset[str] = frozenset()
+    #: Spelling problems found while parsing, reported by :meth:`check` with the rest.
+    spelling: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def for_columns(self) -> bool:
@@ -124,16 +127,23 @@ class ImportMapping:
 
         ``header`` is ``None`` for JSON Lines, whose lines carry their own identifiers.
         """
-        problems = dict(_kind_problems(self, policy))
+        problems = dict(self.spelling)
+        for where, problem in _kind_problems(self, policy):
+            problems.setdefault(where, problem)
         if header is None:
             if self.for_columns or self.kinds:
                 problems["map"] = "a JSON Lines file carries its own identifiers, traits, tags "
                 problems["map"] += "and time; only --channel and --event apply to it"
+            elif self.delimiter != ",":
+                problems["delimiter"] = "a JSON Lines file has no delimiter"
             elif self.channel is not None and self.channel.column is not None:
                 problems["channel"] = "a JSON Lines file has no columns: give a fixed channel"
         else:
             if not self.identifiers:
-                problems["map"] = "name at least one identifier column (COLUMN=KIND[@SCOPE])"
+                problems["map"] = (
+                    problems.get("map")
+                    or "name at least one identifier column (COLUMN=KIND[@SCOPE])"
+                )
             known = set(header)
             shown = ", ".join(header[:30])
             for where, column in self.columns():
@@ -157,6 +167,7 @@ class ImportMapping:
             "message_id": self.message_id,
             "channel": self.channel and self.channel.text,
             "event": self.event and self.event.text,
+            "delimiter": self.delimiter,
         }
 
     @classmethod
@@ -174,6 +185,7 @@ class ImportMapping:
             message_id=document.get("message_id"),
             channel=_source(document.get("channel")),
             event=_source(document.get("event")),
+            delimiter=document.get("delimiter", ","),
         )
 
 

@@ -70,15 +70,17 @@ PRESETS = {
 
 
 def build_mapping(preset: str | None, spec: MappingSpec) -> ImportMapping:
-    """A preset (if named) with ``spec`` laid over it.
+    """A preset (if named) with ``spec`` laid over it; spelling problems are reported
+    by :meth:`ImportMapping.check`, with those of the file's header and the policy.
 
     >>> m = build_mapping("crm-members", MappingSpec(maps=["email="], channel="crm_2024"))
     >>> [i.column for i in m.identifiers], m.channel.text
     (['member_id', 'phone'], 'crm_2024')
     """
     if preset is None:
-        return parse_mapping(spec)
+        return parse_mapping(spec, strict=False)
     base = PRESETS.get(preset)
     if base is None:
         raise InvalidInput("unknown preset", {"preset": f"choose from {', '.join(PRESETS)}"})
-    return parse_mapping(spec.over(base.spec), optional=base.spec.columns() - spec.columns())
+    optional = base.spec.columns() - spec.columns()
+    return parse_mapping(spec.over(base.spec), optional, strict=False)

@@ -51,11 +51,11 @@ class Position:
         return cls(int(document["line"]), int(document["offset"])) if document else None
 
 
-def read_header(path: Path) -> tuple[list[str], Position]:
+def read_header(path: Path, delimiter: str = ",") -> tuple[list[str], Position]:
     """The CSV header's column names and the position of the first data row."""
     with path.open("rb") as handle:
         lines = _Lines(handle, Position())
-        record = next(csv.reader(lines), None)
+        record = next(csv.reader(lines, delimiter=delimiter), None)
         if record is None:
             raise InvalidInput("the file is empty", {"file": "a CSV export needs a header row"})
         if lines.bad:
@@ -90,13 +90,13 @@ def _read_csv(
     default_time: datetime,
     start: Position | None,
 ) -> Iterator[Item]:
-    header, body = read_header(path)
+    header, body = read_header(path, mapping.delimiter)
     parser = RowParser(mapping, header, policy, default_time)
     start = start or body
     with path.open("rb") as handle:
         handle.seek(start.offset)
         lines = _Lines(handle, start)
-        reader = csv.reader(lines)
+        reader = csv.reader(lines, delimiter=mapping.delimiter)
         while True:
             first = lines.line + 1
             try:

@@ -19,7 +19,8 @@ __all__ = ["MappingSpec", "parse_mapping"]
 class MappingSpec:
     """Each option as written: ``maps`` are ``COLUMN=KIND[@SCOPE]``, ``kinds`` are
     ``COLUMN=VALUE:KIND,...``, ``traits`` ``COLUMN[=TRAIT]``, ``tags`` column names,
-    ``time`` ``COLUMN[:FORMAT]``; ``channel`` and ``event`` a text or ``{COLUMN}``."""
+    ``time`` ``COLUMN[:FORMAT]``; ``channel`` and ``event`` a text or ``{COLUMN}``;
+    ``delimiter`` one character or ``tab``, ``semicolon``, ``pipe``."""
 
     maps: Sequence[str] = ()
     kinds: Sequence[str] = ()
@@ -29,6 +30,7 @@ class MappingSpec:
     message_id: str | None = None
     channel: str | None = None
     event: str | None = None
+    delimiter: str | None = None
 
     def over(self, base: MappingSpec) -> MappingSpec:
         """This spec laid over ``base``: lists add (a later column wins), texts replace."""
@@ -41,6 +43,7 @@ class MappingSpec:
             message_id=self.message_id or base.message_id,
             channel=self.channel or base.channel,
             event=self.event or base.event,
+            delimiter=self.delimiter or base.delimiter,
         )
 
     def columns(self) -> set[str]:
@@ -49,12 +52,16 @@ class MappingSpec:
         return {text.partition("=")[0].strip() for text in specs if text} - {""}
 
 
-def parse_mapping(spec: MappingSpec, optional: Iterable[str] = ()) -> ImportMapping:
+def parse_mapping(
+    spec: MappingSpec, optional: Iterable[str] = (), strict: bool = True
+) -> ImportMapping:
     """Read the command-line spellings into a mapping; every syntax problem at once.
 
     A later spec for the same column replaces an earlier one (so a preset can be
     overridden), and ``COLUMN=`` with nothing after ``=`` drops the column. ``optional``
-    columns are left out when the file lacks them (:meth:`ImportMapping.fit`).
+    columns are left out when the file lacks them (:meth:`ImportMapping.fit`). Unless
+    ``strict``, spelling problems are kept in the mapping for :meth:`ImportMapping.check`
+    to report together with those of the header and the policy.
 
     >>> parse_mapping(MappingSpec(maps=["uid=login_id@app1", "uid=", "tel=phone"])).identifiers
     (IdentifierColumn(column='tel', kind=Source(text='phone'), scope=None),)
@@ -85,9 +92,11 @@ def parse_mapping(spec: MappingSpec, optional: Iterable[str] = ()) -> ImportMapp
         message_id=spec.message_id or None,
         channel=_source(spec.channel),
         event=_source(spec.event),
+        delimiter=_delimiter(spec.delimiter, problems),
         optional=frozenset(optional),
+        spelling=problems,
     )
-    if problems:
+    if problems and strict:
         raise InvalidInput(f"the mapping has {len(problems)} problem(s)", problems)
     return mapping
 
@@ -145,6 +154,18 @@ def _time_column(spec: str | None, problems: dict[str, str]) -> TimeColumn | Non
     if problem:
         problems["time"] = problem
     return TimeColumn(column.strip(), time_format)
+
+
+_DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def _delimiter(text: str | None, problems: dict[str, str]) -> str:
+    """``,`` by default; one character, or ``tab`` (also ``\\t``), ``semicolon``, ``pipe``."""
+    chosen = _DELIMITERS.get(text or ",", text or ",")
+    if len(chosen) != 1 or chosen in '"\r\n':
+        problems["delimiter"] = "one character, or tab, semicolon, pipe"
+        return ","
+    return chosen
 
 
 def _source(text: str | None) -> Source | None:

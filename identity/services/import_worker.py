@@ -127,10 +127,19 @@ def run_import(
 ) -> dict[str, Any]:
     """Run a claimed import to its end (or until its claim is lost); its status."""
     job = _Job.load(store, workspaces, import_id, worker_id)
-    beat = _Heartbeat(store, import_id, worker_id, max(stale_after / 4, 0.5))
+    if job is not None:
+        _run(job, progress, max(stale_after / 4, 0.5))
+    return read(store, lambda uow: status_document(uow.session.get_one(Import, import_id)))
+
+
+def _run(job: _Job, progress: Progress | None, beat_every: float) -> None:
+    import_id = job.row.id
     try:
-        with beat:
+        with _Heartbeat(job.store, import_id, job.worker_id, beat_every):
             job.run(progress)
+    except (KeyboardInterrupt, SystemExit):
+        job.release()  # stopped on purpose: back to the queue at its last checkpoint
+        raise
     except (LostClaim, StoreUnavailable) as exc:
         # Someone else holds the import now, or the store is away: leave it to be
         # claimed again once its heartbeat is stale.
@@ -140,7 +149,6 @@ def run_import(
     except Exception:
         log.exception("import %s failed", import_id)
         job.fail("internal error; see the worker's log")
-    return read(store, lambda uow: status_document(uow.session.get_one(Import, import_id)))
 
 
 class _Job:
@@ -156,10 +164,14 @@ class _Job:
         self.since = time.monotonic()
 
     @classmethod
-    def load(cls, store: Store, workspaces: Workspaces, import_id: str, worker_id: str) -> _Job:
+    def load(
+        cls, store: Store, workspaces: Workspaces, import_id: str, worker_id: str
+    ) -> _Job | None:
+        """The import if this worker holds it (else it was taken over: ``None``)."""
         row = read(store, lambda uow: _detached(uow, uow.session.get_one(Import, import_id)))
-        if row.claimed_by != worker_id:
-            raise LostClaim(f"import {import_id} is not claimed by this worker")
+        if row.claimed_by != worker_id or row.status != "running":
+            log.warning("import %s is not held by worker %s", import_id, worker_id)
+            return None
         return cls(store, row, workspaces.context(row.workspace_id), worker_id)
 
     def run(self, progress: Progress | None) -> None:
@@ -211,6 +223,10 @@ class _Job:
 
     def _finish(self, values: dict[str, Any]) -> None:
         in_transaction(self.store, lambda uow: self._update(uow, values))
+
+    def release(self) -> None:
+        with contextlib.suppress(LostClaim, StoreUnavailable):
+            self._finish({"status": "queued", "claimed_by": None})
 
     def fail(self, error: str) -> None:
         log.warning("import %s failed: %s", self.row.id, error)

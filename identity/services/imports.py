@@ -7,8 +7,8 @@ runs it in checkpoints. Importing the same file again changes nothing:
   after an import of them finished, give a new import that is ``done`` at once, every
   row counted ``duplicate`` and ``duplicate_of`` naming the earlier import;
 - while the earlier import is still queued or running, or after it failed, starting it
-  again returns that same import (re-queued if it had failed), so it resumes from its
-  last checkpoint instead of applying any row twice.
+  again returns that same import (re-queued, reading the new copy of the file, if it had
+  failed), so it resumes from its last checkpoint instead of applying any row twice.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def prepare_mapping(
     if format == "jsonl":
         mapping.check(None, ws.policy)
         return mapping
-    header, _ = read_header(path)
+    header, _ = read_header(path, mapping.delimiter)
     fitted = mapping.fit(header)
     fitted.check(header, ws.policy)
     return fitted
@@ -67,29 +67,40 @@ def start_import(
     format: str,
     mapping: ImportMapping,
     chunk_rows: int | None = None,
+    upload: bool = False,
 ) -> dict[str, Any]:
     """Queue an import of the file at ``path`` (which must stay there until it is done)
-    and return its status document. See the module notes for a file imported again."""
+    and return its status document. See the module notes for a file imported again.
+
+    ``upload``: the file is the import's own copy (an HTTP upload), removed when no
+    import will read it (the same file was imported before, or is being imported).
+    """
     if chunk_rows is not None and chunk_rows < 1:
         raise InvalidInput("invalid chunk size", {"chunk_rows": "must be at least 1"})
     fitted = prepare_mapping(path, format, mapping, ws)
     job = {"filename": filename[-255:], "path": str(path), "format": format,
            "mapping": fitted.as_document(), "sha256": file_digest(path),
            "chunk_rows": chunk_rows}  # fmt: skip
-    return in_transaction(store, lambda uow: _start(uow, ws, job))
+    status, reads = in_transaction(store, lambda uow: _start(uow, ws, job))
+    if upload and reads != str(path):
+        path.unlink(missing_ok=True)
+    return status
 
 
-def _start(uow: UnitOfWork, ws: WorkspaceContext, job: dict[str, Any]) -> dict[str, Any]:
+def _start(
+    uow: UnitOfWork, ws: WorkspaceContext, job: dict[str, Any]
+) -> tuple[dict[str, Any], str | None]:
+    """The import's status and the file it reads (``None`` if done at once)."""
     # Starts into one workspace queue behind each other, so that two starts of the same
     # file cannot both miss the other (SQLite's writes are serial anyway).
     uow.session.execute(select(Workspace.id).where(Workspace.id == ws.id).with_for_update())
     earlier = _earlier(uow, ws, job)
     now = utcnow()
     if earlier is not None and earlier.status != "done":
-        earlier.path, earlier.filename = job["path"], job["filename"]
-        if earlier.status == "failed":
+        if earlier.status == "failed":  # its file may be what failed: read the new one
+            earlier.path, earlier.filename = job["path"], job["filename"]
             earlier.status, earlier.error, earlier.claimed_by = "queued", None, None
-        return status_document(earlier)
+        return status_document(earlier), earlier.path
     row = Import(id=new_id("imp_"), workspace_id=ws.id, status="queued", rows_done=0,
                  checkpoint=None, counts={}, created_at=now, **job)  # fmt: skip
     if earlier is not None:
@@ -98,7 +109,7 @@ def _start(uow: UnitOfWork, ws: WorkspaceContext, job: dict[str, Any]) -> dict[s
         row.started_at = row.finished_at = now
     uow.session.add(row)
     uow.session.flush()
-    return status_document(row)
+    return status_document(row), None if row.duplicate_of else row.path
 
 
 def _earlier(uow: UnitOfWork, ws: WorkspaceContext, job: dict[str, Any]) -> Import | None:

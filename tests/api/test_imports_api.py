@@ -80,6 +80,7 @@ def test_a_preset_upload_and_the_same_file_again(app, client, ingest):
     assert again.status_code == 202
     assert again.get_json()["duplicate_of"] == first["import_id"]
     assert again.get_json()["status"] == "done" and again.get_json()["counts"]["duplicate"] == 2
+    assert len(list(app.extensions["databank"].settings.upload_dir.glob("*.csv"))) == 1
     assert run_queued(app) == 0
 
 
@@ -114,8 +115,9 @@ def test_a_bad_upload_is_422_with_every_problem_and_leaves_no_file(
     app, client, ingest, reader, settings, export_bytes
 ):
     bad_mapping = upload(client, ingest, export_bytes, map=["nope=idfa", "openid=wechat_openid"],
-                         time="ts:%Q")  # fmt: skip
-    assert set(assert_problem(bad_mapping, 422)["errors"]) == {"time"}
+                         time="ts:%Q", kinds=["x"])  # fmt: skip
+    assert set(assert_problem(bad_mapping, 422)["errors"]) == {"time", "map.nope", "map.openid",
+                                                               "kinds.x"}  # fmt: skip
     unknown = assert_problem(upload(client, ingest, export_bytes, map=["nope=idfa",
                              "openid=wechat_openid", "phone=telephone"]), 422)  # fmt: skip
     assert set(unknown["errors"]) == {"map.nope", "map.openid", "map.phone"}

@@ -24,6 +24,8 @@ from sqlalchemy.orm import aliased
 
 from identity.errors import InvalidInput
 from identity.identifiers import Identifier
+from identity.imports.presets import build_mapping
+from identity.imports.spec import MappingSpec
 from identity.observation import Observation, RawIdentifier
 from identity.services.context import WorkspaceContext
 from identity.services.identify import identify
@@ -37,6 +39,7 @@ from identity.store.models import (
     PersonTrait,
 )
 from identity.store.uow import Store
+from tests.conftest import SECRET
 
 HEADER = ["ts", "appid", "openid", "unionid", "user_id", "device_type", "device_id", "phone",
           "level", "tags"]  # fmt: skip
@@ -53,6 +56,10 @@ MAPPING_FIELDS = {
     "kinds": ["device_type=ios:idfa,android:oaid"], "trait": ["level=membership_level"],
     "tag": ["tags"], "time": "ts:epoch", "channel": "{appid}",
 }  # fmt: skip
+MAPPING = build_mapping(None, MappingSpec(
+    maps=MAPPING_FIELDS["map"], kinds=MAPPING_FIELDS["kinds"], traits=MAPPING_FIELDS["trait"],
+    tags=MAPPING_FIELDS["tag"], time=MAPPING_FIELDS["time"], channel=MAPPING_FIELDS["channel"],
+))  # fmt: skip
 _KINDS = {"ios": "idfa", "android": "oaid"}
 T0 = 1_790_000_000
 ZERO_IDFA = "00000000-0000-0000-0000-000000000000"
@@ -67,6 +74,12 @@ class Export:
     @property
     def data_rows(self) -> int:
         return len(self.rows)
+
+
+def databank_env(database_url: str, var_dir: Path) -> dict[str, str]:
+    """The environment of a ``databank`` command against the test database."""
+    return {"DATABANK_DATABASE_URL": database_url, "DATABANK_SECRET_KEY": SECRET.decode(),
+            "DATABANK_VAR_DIR": str(var_dir)}  # fmt: skip
 
 
 def make_export(rows: int, seed: int = 1, bad_every: int = 97) -> Export:

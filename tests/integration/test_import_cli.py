@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from api.cli import main
 from identity.errors import InvalidInput
-from tests.conftest import SECRET
 from tests.integration.import_files import (
     MAPPING_ARGS,
+    databank_env,
     identify_one_by_one,
     make_export,
     stored_state,
@@ -26,8 +26,7 @@ from tests.invariants import assert_invariants, stored_partition
 @pytest.fixture
 def databank(database_url, tmp_path):  # type: ignore[no-untyped-def]
     """``databank(*args)`` runs the command line against the test database."""
-    env = {"DATABANK_DATABASE_URL": database_url, "DATABANK_SECRET_KEY": SECRET.decode(),
-           "DATABANK_VAR_DIR": str(tmp_path / "var")}  # fmt: skip
+    env = databank_env(database_url, tmp_path / "var")
     runner = CliRunner()
 
     def run(*args: str, code: int = 0):  # type: ignore[no-untyped-def]

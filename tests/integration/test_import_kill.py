@@ -3,7 +3,7 @@ moments after a checkpoint, then started again until the import is done. The sto
 state must be the one an uninterrupted run of the same file reaches, on SQLite and
 PostgreSQL.
 
-``DATABANK_KILL_TEST_ROWS`` sets the file's size (default 1,500 rows in chunks of 75).
+``DATABANK_KILL_TEST_ROWS`` sets the file's size (default 12,000 rows in chunks of 600).
 """
 
 from __future__ import annotations
@@ -19,21 +19,20 @@ from typing import Any
 
 import pytest
 
-from identity.imports.presets import build_mapping
-from identity.imports.spec import MappingSpec
 from identity.services.import_worker import run_worker
 from identity.services.imports import get_import, list_rejects, start_import
-from tests.conftest import SECRET
-from tests.integration.import_files import MAPPING_FIELDS, make_export, stored_state, write_csv
+from tests.integration.import_files import (
+    MAPPING,
+    databank_env,
+    make_export,
+    stored_state,
+    write_csv,
+)
 from tests.invariants import assert_invariants
 
-ROWS = int(os.environ.get("DATABANK_KILL_TEST_ROWS", "1500"))
+ROWS = int(os.environ.get("DATABANK_KILL_TEST_ROWS", "12000"))
 CHUNK = max(ROWS // 20, 1)
 KILLS = 3
-MAPPING = build_mapping(None, MappingSpec(
-    maps=MAPPING_FIELDS["map"], kinds=MAPPING_FIELDS["kinds"], traits=MAPPING_FIELDS["trait"],
-    tags=MAPPING_FIELDS["tag"], time=MAPPING_FIELDS["time"], channel=MAPPING_FIELDS["channel"],
-))  # fmt: skip
 
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -66,8 +65,7 @@ def test_a_worker_killed_at_random_moments_ends_as_an_uninterrupted_run(
     workspaces.create("killed")
     ws = workspaces.context_by_name("killed")
     job = start_import(store, ws, path, "export.csv", "csv", MAPPING, CHUNK)
-    env = {**os.environ, "DATABANK_DATABASE_URL": database_url,
-           "DATABANK_SECRET_KEY": SECRET.decode(), "DATABANK_VAR_DIR": str(tmp_path)}  # fmt: skip
+    env = {**os.environ, **databank_env(database_url, tmp_path)}
     log = tmp_path / "worker.log"
     rng, kills, seen = random.Random(5), [], 0
     status = lambda: get_import(store, ws, job["import_id"])  # noqa: E731

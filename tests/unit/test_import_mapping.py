@@ -147,3 +147,9 @@ def test_a_user_named_column_is_required_even_with_a_preset():
 
 def test_an_unknown_preset_is_refused():
     assert "preset" in problems(build_mapping, "nope")
+
+
+def test_a_delimiter_is_one_character_and_only_for_csv():
+    assert "delimiter" in problems(parse_mapping, maps=["a=idfa"], delimiter="::")
+    assert parse_mapping(maps=["a=idfa"], delimiter="semicolon").delimiter == ";"
+    assert "delimiter" in problems(parse_mapping(delimiter="tab").check, None, POLICY)

@@ -218,3 +218,29 @@ def test_every_kind_of_bad_jsonl_line_is_rejected_with_its_line(tmp_path):
     bad_byte = content.index(b"\xc3")
     assert reasons[8] == f"invalid UTF-8 at byte offset {bad_byte}"
     assert set(reasons) == {2, 3, 4, 5, 7, 8}
+
+
+def test_a_runaway_quoted_field_and_an_overlong_line_are_rejected_and_reading_goes_on(tmp_path):
+    from identity.imports import readers
+
+    huge = "x" * 140_000  # over the csv module's field limit, under the line limit
+    path = write(tmp_path, f'id,note\na,"{huge}"\nb,ok\n')
+    found = items(path, spec_mapping(maps=["id=anonymous_id"], traits=["note"]))
+    assert rejects(found) == {2: "unreadable CSV: field larger than field limit (131072)"}
+    assert [i.line for i in found if isinstance(i, ImportRow)] == [3]
+
+    ok = b'{"identifiers": [{"kind": "idfa", "value": "x"}]}\n'
+    long_line = b'{"identifiers": [], "x": "' + b"y" * readers.MAX_LINE_BYTES + b'"}\n'
+    path = write(tmp_path, ok + long_line + ok, "e.jsonl")
+    found = items(path, spec_mapping(), "jsonl")
+    assert rejects(found) == {2: f"a line longer than {readers.MAX_LINE_BYTES} bytes"}
+    assert [i.line for i in found if isinstance(i, ImportRow)] == [1, 3]
+
+
+@pytest.mark.parametrize(("spelt", "char"), [("tab", "\t"), (";", ";"), ("pipe", "|")])
+def test_a_delimiter_other_than_a_comma(tmp_path, spelt, char):
+    path = write(tmp_path, f"id{char}tags\na{char}x,y\n")
+    [row] = items(path, spec_mapping(maps=["id=anonymous_id"], tags=["tags"], delimiter=spelt))
+
+    assert list(row.observation.tags) == ["x", "y"]
+    assert read_header(path, char)[0] == ["id", "tags"]
