@@ -2,16 +2,14 @@
 
 The exports come from :mod:`identity.synthetic` (an app login log, SMS and WeChat logins,
 two mini-program authorisation exports, a CRM member list, over the 60 days up to
-today). Each is read with its preset mapping and applied by the import engine in
-chunks, as ``databank import`` does.
+today). Each is imported with its preset mapping as an import job run in this process,
+as ``databank import`` does.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from functools import partial
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +17,12 @@ import click
 from tqdm import tqdm
 
 from identity.audience import Audience
-from identity.imports.engine import apply_rows
 from identity.imports.presets import build_mapping
-from identity.imports.readers import read_header, read_rows
-from identity.imports.rows import ImportRow
 from identity.imports.spec import MappingSpec
+from identity.services import import_worker
 from identity.services.audience import overlap, search
 from identity.services.context import WorkspaceContext
-from identity.services.transactions import in_transaction
+from identity.services.imports import start_import
 from identity.services.workspaces import SCOPES, Workspaces
 from identity.store import schema
 from identity.store.uow import Store
@@ -35,7 +31,6 @@ from identity.synthetic import write_csv
 __all__ = ["IMPORTS", "demo", "import_file"]
 
 SIZES = {"small": 2_000, "default": 20_000}
-CHUNK = 50_000
 OVERLAP = ("app", "wechat_mp", "alipay_mp", "crm")
 #: How each synthetic export is imported: a preset and what is laid over it (the same as
 #: ``databank import FILE --preset ... --tag ... --map ...``).
@@ -73,7 +68,7 @@ def demo(name: str, size: str, seed: int) -> None:
     paths = write_csv(folder, rows, seed, end=end)
     counts: Counter[str] = Counter()
     for export, (preset, spec) in tqdm(IMPORTS.items(), disable=None, unit="export"):
-        counts.update(import_file(workspaces.store, ws, paths[export], preset, spec))
+        counts.update(import_file(workspaces, ws, paths[export], preset, spec))
     click.echo(f"workspace {name}: {rows:,} rows imported ({_counts(counts)})")
     click.echo(f"the exports are in {folder}")
     _tour(workspaces, ws)
@@ -87,23 +82,18 @@ def _row_count(size: str) -> int:
 
 
 def import_file(
-    store: Store, ws: WorkspaceContext, path: Path, preset: str | None, spec: MappingSpec
-) -> Counter[str]:
-    """Read a CSV export with its mapping and apply it chunk by chunk, one transaction
-    each; the counts by outcome."""
-    header, _ = read_header(path)
-    mapping = build_mapping(preset, spec).fit(header)
-    mapping.check(header, ws.policy)
-    items = read_rows(path, "csv", mapping, ws.policy, datetime.now(UTC))
-    counts: Counter[str] = Counter()
-    while chunk := [item for item, _ in islice(items, CHUNK)]:
-        rows = [item for item in chunk if isinstance(item, ImportRow)]
-        counts["rejected"] += len(chunk) - len(rows)
-        outcome = in_transaction(
-            store, partial(apply_rows, ws=ws, rows=rows, trigger="import:demo")
-        )
-        counts.update(outcome.counts)
-    return counts
+    workspaces: Workspaces, ws: WorkspaceContext, path: Path, preset: str | None, spec: MappingSpec
+) -> dict[str, int]:
+    """Import a CSV export with its mapping as ``databank import`` does (an import job run
+    in this process); its counts by outcome."""
+    store = workspaces.store
+    status = start_import(store, ws, path.resolve(), path.name, "csv", build_mapping(preset, spec))
+    worker = import_worker.new_worker_id()
+    if import_worker.claim(store, worker, import_id=status["import_id"]):
+        status = import_worker.run_import(store, workspaces, status["import_id"], worker)
+    if status["status"] != "done":
+        raise click.ClickException(f"the import of {path.name} ended {status['status']}")
+    return dict(status["counts"])
 
 
 def _tour(workspaces: Workspaces, ws: WorkspaceContext) -> None:

@@ -11,9 +11,8 @@ against a fresh database, so its wall time, CPU time and peak RSS are its alone:
 - floor: polars CSV parse + integer-encoded identifiers + scipy connected components +
   one bulk write of the identifier -> person map into SQLite (``import_stages.py``);
 - naive: csv module + networkx connected components + SQLAlchemy Core inserts of the map;
-- databank: ``databank import FILE --preset app-login`` into an empty workspace, end to
-  end (parse, screening, engine, writes), or, where that command does not exist yet,
-  ``apply_rows`` over rows parsed by ``import_stages.py engine``.
+- databank: ``databank import FILE --preset app-login --tag tags`` into an empty
+  workspace, end to end (parse, screening, engine, writes, checkpoints).
 
 Goals (issue 3): databank / floor <= 2.0, databank / naive <= 0.5, peak RSS of 10 M rows
 < 8 GB. Ratios are given on wall time and on CPU time (user + system), the latter being
@@ -70,7 +69,7 @@ def main(rows: int, seed: int, backend: str, stages: str, repeat: int, postgres_
     backends = ["sqlite", "postgres"] if backend == "both" else [backend]
     results: dict[str, Any] = {"rows": rows, "seed": seed, "file": str(path),
                                "file_mb": round(path.stat().st_size / 1e6, 1),
-                               "databank_entry": _entry(), "cpus": os.cpu_count(),
+                               "cpus": os.cpu_count(),
                                "started": datetime.now(UTC).isoformat(timespec="seconds"),
                                "stages": {}}  # fmt: skip
     for stage in wanted:
@@ -94,12 +93,6 @@ def _export(rows: int, seed: int) -> Path:
     return path
 
 
-def _entry() -> str:
-    """``databank import`` when the command exists, else the engine over our own rows."""
-    found = subprocess.run([BIN / "databank", "import", "--help"], capture_output=True)
-    return "databank import" if found.returncode == 0 else "apply_rows"
-
-
 def _run(stage: str, where: str, path: Path, postgres_url: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:
         folder = Path(tmp)
@@ -113,11 +106,8 @@ def _run(stage: str, where: str, path: Path, postgres_url: str) -> dict[str, Any
                            capture_output=True)  # fmt: skip
             subprocess.run([BIN / "databank", "workspace", "create", "bench"], env=env,
                            check=True, capture_output=True)  # fmt: skip
-            if _entry() == "databank import":
-                command = [BIN / "databank", "import", path, "--workspace", "bench",
-                           "--preset", "app-login", "--tag", "tags", "--json"]  # fmt: skip
-            else:
-                command = [sys.executable, HERE / "import_stages.py", "engine", path]
+            command = [BIN / "databank", "import", path, "--workspace", "bench",
+                       "--preset", "app-login", "--tag", "tags", "--json"]  # fmt: skip
             return _child(command, env)
 
 
@@ -158,8 +148,8 @@ def _child(command: list[Any], env: dict[str, str]) -> dict[str, Any]:
 
 def _output(out: bytes) -> Any:
     try:
-        return json.loads(out.decode().strip().splitlines()[-1])
-    except (ValueError, IndexError):
+        return json.loads(out)
+    except ValueError:
         return out.decode()[-500:]
 
 
@@ -192,8 +182,8 @@ def _line(stage: dict[str, Any], rows: int) -> str:
 
 
 def _print(results: dict[str, Any]) -> None:
-    click.echo(f"\n{results['rows']:,} rows ({results['file_mb']} MB CSV), databank stage: "
-               f"{results['databank_entry']}, {results['cpus']} CPUs")  # fmt: skip
+    click.echo(f"\n{results['rows']:,} rows ({results['file_mb']} MB CSV), "
+               f"{results['cpus']} CPUs, load average {os.getloadavg()}")  # fmt: skip
     click.echo(f"{'stage':<19}{'wall s':>9}{'CPU s':>9}{'rows/s':>11}{'RSS MB':>10}   load")
     for name, stage in results["stages"].items():
         click.echo(f"{name:<19}{_line(stage, results['rows'])}")

@@ -3,7 +3,6 @@ wall time and peak memory are its alone.
 
     python benchmarks/import_stages.py floor FILE SQLITE_FILE
     python benchmarks/import_stages.py naive FILE SQLITE_FILE
-    python benchmarks/import_stages.py engine FILE   # DATABANK_* variables name the store
 
 All read an app login log of ``identity.synthetic`` (``app_id``, ``user_id``,
 ``device_type``, ``device_id``, ``login_time``, ``tags``) and drop blocked device ids the
@@ -13,8 +12,6 @@ way screening does, so that a junk id does not glue strangers into one component
   one bulk write of the identifier -> person map into SQLite (one transaction).
 - ``naive``: the csv module, networkx connected components, the same map written with
   SQLAlchemy Core inserts (one executemany in one transaction).
-- ``engine``: Databank's CSV reader and import engine (``apply_rows``), chunk by chunk,
-  for when ``databank import`` is not there yet.
 """
 
 from __future__ import annotations
@@ -104,24 +101,10 @@ def naive(path: Path, database: Path) -> dict[str, Any]:
     return {"identifiers": len(rows), "components": rows[-1]["person"] + 1 if rows else 0}
 
 
-def engine(path: Path) -> dict[str, Any]:
-    """The surface's CSV reader with the ``app-login`` preset (and ``--tag tags``), and
-    ``apply_rows`` chunk by chunk: ``databank import`` without its job bookkeeping."""
-    from api.cli import Context
-    from api.cli_demo import IMPORTS, import_file
-
-    workspaces = Context().workspaces
-    ws = workspaces.context_by_name("bench")
-    return dict(import_file(workspaces.store, ws, path, *IMPORTS["app_login"]))
-
-
 def main(argv: list[str]) -> None:
-    stage, path, *rest = argv
+    stage, path, database = argv
     started = time.perf_counter()
-    if stage == "engine":
-        result = engine(Path(path))
-    else:
-        result = {"floor": floor, "naive": naive}[stage](Path(path), Path(rest[0]))
+    result = {"floor": floor, "naive": naive}[stage](Path(path), Path(database))
     result["seconds_inside"] = round(time.perf_counter() - started, 3)
     print(json.dumps(result))
 
