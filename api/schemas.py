@@ -3,32 +3,20 @@ documents. Unknown fields are refused (marshmallow's ``RAISE``)."""
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 from webargs.fields import DelimitedList
 
+from identity.documents import MAX_IDENTIFIERS as MAX_IDENTIFIERS
+from identity.documents import FastLoadSchema, fast_identifiers, flat_messages
+from identity.documents import IdentifierSchema as IdentifierSchema
+from identity.documents import ObservationSchema as ObservationSchema
+from identity.documents import StrictSchema as StrictSchema
 from identity.observation import Observation, RawIdentifier
 from identity.services.persons import PROFILE_PARTS
 
-MAX_IDENTIFIERS = 50
 MAX_BATCH = 1000
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class IdentifierSchema(StrictSchema):
-    kind = fields.String(required=True, validate=validate.Length(1, 40))
-    scope = fields.String(load_default=None, allow_none=True, validate=validate.Length(0, 100))
-    value = fields.String(required=True, validate=validate.Length(max=255))
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> RawIdentifier:
-        return RawIdentifier(data["kind"], data["value"], data["scope"])
 
 
 class IdentifierOutSchema(Schema):
@@ -40,25 +28,6 @@ class IdentifierOutSchema(Schema):
 class NoteSchema(IdentifierOutSchema):
     index = fields.Integer(metadata={"description": "position in the request; -1 if none"})
     reason = fields.String()
-
-
-class ObservationSchema(StrictSchema):
-    identifiers = fields.List(
-        fields.Nested(IdentifierSchema), required=True,
-        validate=validate.Length(1, MAX_IDENTIFIERS),
-    )  # fmt: skip
-    message_id = fields.String(validate=validate.Length(1, 200))
-    timestamp = fields.AwareDateTime(default_timezone=UTC)
-    channel = fields.String(validate=validate.Length(1, 100))
-    event = fields.String(validate=validate.Length(1, 100))
-    traits = fields.Dict(keys=fields.String(validate=validate.Length(1, 100)),
-                         values=fields.Raw(allow_none=True))  # fmt: skip
-    tags = fields.List(fields.String(validate=validate.Length(1, 100)),
-                       validate=validate.Length(max=100))  # fmt: skip
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> Observation:
-        return Observation(**data)
 
 
 class BatchSchema(StrictSchema):
@@ -73,19 +42,11 @@ class BatchSchema(StrictSchema):
             try:
                 items.append(schema.load(item))
             except ValidationError as exc:
+                errors = flat_messages(exc.normalized_messages())
                 items.append({"error": {"title": "Invalid observation",
                                         "detail": "the observation has invalid fields",
-                                        "errors": _flat(exc.normalized_messages())}})  # fmt: skip
+                                        "errors": errors}})  # fmt: skip
         return items
-
-
-def _flat(messages: Any, prefix: str = "") -> dict[str, str]:
-    if isinstance(messages, dict):
-        out: dict[str, str] = {}
-        for key, value in messages.items():
-            out.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: " ".join(map(str, messages)) if isinstance(messages, list) else str(messages)}
 
 
 class IdentifyResultSchema(Schema):
@@ -111,11 +72,17 @@ class BatchResultSchema(Schema):
     results = fields.List(fields.Nested(BatchItemSchema))
 
 
-class ResolveSchema(StrictSchema):
+class ResolveSchema(FastLoadSchema):
     identifiers = fields.List(
         fields.Nested(IdentifierSchema), required=True,
         validate=validate.Length(1, MAX_IDENTIFIERS),
     )  # fmt: skip
+
+    def fast_load(self, data: Any) -> dict[str, list[RawIdentifier]] | None:
+        if type(data) is not dict or data.keys() != {"identifiers"}:
+            return None
+        identifiers = fast_identifiers(data["identifiers"])
+        return None if identifiers is None else {"identifiers": identifiers}
 
 
 class ResolveResultSchema(Schema):

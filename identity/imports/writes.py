@@ -34,7 +34,7 @@ from identity.store.models import (
     PersonTrait,
     table,
 )
-from identity.store.profiles import ProfileRepository
+from identity.store.profiles import ProfileRepository, channel_set
 from identity.store.upsert import upsert
 
 __all__ = ["write_chunk"]
@@ -152,21 +152,22 @@ def _write_persons(chunk: _Chunk) -> None:
     for person in chunk.created:
         survivor = live(person)
         if survivor == person:
-            rows.append((person, chunk.ws.id, at, at, None, None,
-                         bulk.doc(chunk.profiles[person].activity)))  # fmt: skip
+            profile = chunk.profiles[person]
+            rows.append((person, chunk.ws.id, at, at, None, None, bulk.doc(profile.activity),
+                         channel_set(profile.channels)))  # fmt: skip
         else:
-            rows.append((person, chunk.ws.id, at, at, survivor, at, zeros))
+            rows.append((person, chunk.ws.id, at, at, survivor, at, zeros, None))
     bulk.insert("persons", ["id", "workspace_id", "created_at", "updated_at", "merged_into",
-                            "merged_at", "activity"], rows)  # fmt: skip
+                            "merged_at", "activity", "channel_set"], rows)  # fmt: skip
     bulk.execute_many(
         "UPDATE persons SET merged_into = ?, merged_at = ?, updated_at = ? "
         "WHERE id = ? OR merged_into = ?",
         [(live(p), at, at, p, p) for p in chunk.absorbed],
     )
     bulk.execute_many(
-        "UPDATE persons SET activity = ?, updated_at = ? WHERE id = ?",
-        [(bulk.doc(profile.activity), at, person) for person, profile in chunk.profiles.items()
-         if person in chunk.existing.persons],
+        "UPDATE persons SET activity = ?, channel_set = ?, updated_at = ? WHERE id = ?",
+        [(bulk.doc(profile.activity), channel_set(profile.channels), at, person)
+         for person, profile in chunk.profiles.items() if person in chunk.existing.persons],
     )  # fmt: skip
 
 
