@@ -66,6 +66,11 @@ def _context() -> Any:
 @click.option("--channel", metavar="CHANNEL|{COLUMN}")
 @click.option("--event", metavar="EVENT|{COLUMN}")
 @click.option(
+    "--encoding",
+    metavar="CODEC",
+    help="The file's encoding: utf-8 (default), gb18030, gbk, big5, latin-1, ...",
+)
+@click.option(
     "--delimiter",
     metavar="CHAR",
     help="The CSV delimiter: one character, or tab, semicolon, pipe (default ,).",

@@ -53,7 +53,7 @@ def prepare_mapping(
     if format == "jsonl":
         mapping.check(None, ws.policy)
         return mapping
-    header, _ = read_header(path, mapping.delimiter)
+    header, _ = read_header(path, mapping)
     fitted = mapping.fit(header)
     fitted.check(header, ws.policy)
     return fitted
