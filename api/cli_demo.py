@@ -2,39 +2,50 @@
 
 The exports come from :mod:`identity.synthetic` (an app login log, SMS and WeChat logins,
 two mini-program authorisation exports, a CRM member list, over the 60 days up to
-today) and go through the import engine in chunks, as ``databank import`` would.
+today). Each is imported with its preset mapping as an import job run in this process,
+as ``databank import`` does.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import click
 from tqdm import tqdm
 
-from api.schemas import ObservationSchema
-from identity.imports.engine import apply_rows
-from identity.imports.rows import ImportRow
+from identity.audience import Audience
+from identity.imports.presets import build_mapping
+from identity.imports.spec import MappingSpec
+from identity.services import import_worker
 from identity.services.audience import overlap, search
 from identity.services.context import WorkspaceContext
-from identity.services.transactions import in_transaction
+from identity.services.imports import start_import
 from identity.services.workspaces import SCOPES, Workspaces
 from identity.store import schema
 from identity.store.uow import Store
-from identity.synthetic import write_csv, write_jsonl
+from identity.synthetic import write_csv
 
-__all__ = ["demo"]
+__all__ = ["IMPORTS", "demo", "import_file"]
 
 SIZES = {"small": 2_000, "default": 20_000}
-CHUNK = 1_000
 OVERLAP = ("app", "wechat_mp", "alipay_mp", "crm")
+#: How each synthetic export is imported: a preset and what is laid over it (the same as
+#: ``databank import FILE --preset ... --tag ... --map ...``).
+IMPORTS: dict[str, tuple[str | None, MappingSpec]] = {
+    "crm_members": ("crm-members", MappingSpec(traits=("consumption_level", "points"))),
+    "app_login": ("app-login", MappingSpec(tags=("tags",))),
+    "sms_login": ("app-login", MappingSpec(event="sms_login")),
+    "wechat_login": (None, MappingSpec(
+        maps=("user_id=login_id@{app_id}", "unionid=wechat_unionid@{platform}"),
+        time="login_time:iso", channel="app", event="wechat_login")),
+    "wechat_mp": ("wechat-mp", MappingSpec(tags=("tags",))),
+    "alipay_mp": (None, MappingSpec(
+        maps=("openid=alipay_openid@{appid}", "user_id=alipay_user_id", "phone=phone"),
+        time="auth_time:iso", channel="alipay_mp", event="authorise")),
+}  # fmt: skip
 
 
 @click.command()
@@ -54,9 +65,10 @@ def demo(name: str, size: str, seed: int) -> None:
     ws = workspaces.context_by_name(name)
     folder = ctx.settings.var_dir / "demo" / name
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    write_csv(folder, rows, seed, end=end)
-    observations = write_jsonl(folder / "observations.jsonl", rows, seed, end=end)
-    counts = _import(workspaces.store, ws, observations, rows)
+    paths = write_csv(folder, rows, seed, end=end)
+    counts: Counter[str] = Counter()
+    for export, (preset, spec) in tqdm(IMPORTS.items(), disable=None, unit="export"):
+        counts.update(import_file(workspaces, ws, paths[export], preset, spec))
     click.echo(f"workspace {name}: {rows:,} rows imported ({_counts(counts)})")
     click.echo(f"the exports are in {folder}")
     _tour(workspaces, ws)
@@ -69,22 +81,19 @@ def _row_count(size: str) -> int:
     return rows
 
 
-def _import(store: Store, ws: WorkspaceContext, path: Path, rows: int) -> Counter[str]:
-    """Apply the JSON Lines file in chunks, one transaction each."""
-    counts: Counter[str] = Counter()
-    with path.open(encoding="utf-8") as f, tqdm(total=rows, disable=not sys.stderr.isatty()) as bar:
-        parsed = _parse(f)
-        while chunk := list(islice(parsed, CHUNK)):
-            outcome = in_transaction(store, lambda uow: apply_rows(uow, ws, chunk, "import:demo"))
-            counts.update(outcome.counts)
-            bar.update(len(chunk))
-    return counts
-
-
-def _parse(lines: Iterator[str]) -> Iterator[ImportRow]:
-    observation = ObservationSchema()
-    for line_number, line in enumerate(lines, start=1):
-        yield ImportRow(line_number, observation.load(json.loads(line)))
+def import_file(
+    workspaces: Workspaces, ws: WorkspaceContext, path: Path, preset: str | None, spec: MappingSpec
+) -> dict[str, int]:
+    """Import a CSV export with its mapping as ``databank import`` does (an import job run
+    in this process); its counts by outcome."""
+    store = workspaces.store
+    status = start_import(store, ws, path.resolve(), path.name, "csv", build_mapping(preset, spec))
+    worker = import_worker.new_worker_id()
+    if import_worker.claim(store, worker, import_id=status["import_id"]):
+        status = import_worker.run_import(store, workspaces, status["import_id"], worker)
+    if status["status"] != "done":
+        raise click.ClickException(f"the import of {path.name} ended {status['status']}")
+    return dict(status["counts"])
 
 
 def _tour(workspaces: Workspaces, ws: WorkspaceContext) -> None:
@@ -112,8 +121,6 @@ def _tour(workspaces: Workspaces, ws: WorkspaceContext) -> None:
 def _rich_person(store: Store, ws: WorkspaceContext) -> str:
     """The person seen in the most channels, with the most tags and traits, among the
     first CRM members of the App and the WeChat mini-programs."""
-    from identity.audience import Audience
-
     page = search(store, ws, Audience(channels=("app", "wechat_mp", "crm")), None, 200)["persons"]
     if not page:
         page = search(store, ws, Audience(), None, 200)["persons"]

@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="report medians over runs")
     parser.add_argument("--persons", type=int, default=20_000, help="pre-loaded persons")
     parser.add_argument("--connections", default="8,32,64", help="for the maximum rate")
+    parser.add_argument("--endpoints", default="resolve,identify", help="of the API")
     parser.add_argument("--label", default="", help="a name for this run in the JSON")
     parser.add_argument("--postgres", default=POSTGRES, help="admin URL of the server")
     args = parser.parse_args()
@@ -78,6 +79,7 @@ def main() -> None:
         sys.exit("wrk is not installed: apt-get install -y wrk (as root), then run again")
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     connections = [int(c) for c in args.connections.split(",")]
+    endpoints = [e for e in ("resolve", "identify") if e in args.endpoints.split(",")]
     started = datetime.now(UTC)
     load_before = os.getloadavg()
 
@@ -94,13 +96,13 @@ def main() -> None:
                 figures["bare"] = measure(url, "bare", "", args, connections)
             for name, db_url in urls.items():
                 with databank_server(db_url, Path(tmp)) as url:
-                    for endpoint in ("resolve", "identify"):
+                    for endpoint in endpoints:
                         figures[f"{endpoint}/{name}"] = measure(
                             url, endpoint, keys[name], args, connections
                         )
             runs.append(figures)
 
-    rows = summarise(runs, backends)
+    rows = summarise(runs, backends, endpoints)
     print_table(rows, args, load_before)
     write_json(rows, runs, args, started, load_before)
 
@@ -309,12 +311,12 @@ def wrk(
 
 
 # -- report ---------------------------------------------------------------------------
-def summarise(runs: list[dict[str, Any]], backends: list[str]) -> list[dict[str, Any]]:
+def summarise(
+    runs: list[dict[str, Any]], backends: list[str], endpoints: list[str]
+) -> list[dict[str, Any]]:
     """Medians over the runs; each ratio is taken against the bare rate of its own run."""
     rows = []
-    for endpoint, backend in [("bare", "-")] + [
-        (e, b) for e in ("resolve", "identify") for b in backends
-    ]:
+    for endpoint, backend in [("bare", "-")] + [(e, b) for e in endpoints for b in backends]:
         name = "bare" if endpoint == "bare" else f"{endpoint}/{backend}"
         per_run = [r[name] for r in runs]
         ratios = [r[name]["max"]["rate"] / r["bare"]["max"]["rate"] for r in runs]

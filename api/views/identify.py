@@ -25,7 +25,7 @@ blp = Blueprint("identify", __name__, url_prefix="/v1", description="Ingest and 
 
 @blp.route("/identify", methods=["POST"])
 @requires("ingest")
-@blp.arguments(ObservationSchema)
+@blp.arguments(ObservationSchema())
 @blp.response(200, IdentifyResultSchema)
 @blp.doc(security=SECURITY)
 def identify(observation: Observation) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def identify(observation: Observation) -> dict[str, Any]:
 
 @blp.route("/identify/batch", methods=["POST"])
 @requires("ingest")
-@blp.arguments(BatchSchema)
+@blp.arguments(BatchSchema())
 @blp.response(200, BatchResultSchema)
 @blp.doc(security=SECURITY)
 def identify_batch(items: list[Observation | dict[str, Any]]) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def identify_batch(items: list[Observation | dict[str, Any]]) -> dict[str, Any]:
 
 @blp.route("/resolve", methods=["POST"])
 @requires("read")
-@blp.arguments(ResolveSchema)
+@blp.arguments(ResolveSchema())
 @blp.response(200, ResolveResultSchema)
 @blp.doc(security=SECURITY)
 def resolve(body: dict[str, list[RawIdentifier]]) -> dict[str, Any]:

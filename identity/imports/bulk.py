@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,15 +34,44 @@ class Bulk:
         self.sqlite = sqlite
         self.driver: Any = session.connection().connection.driver_connection
         self.in_size = _SQLITE_IN if sqlite else _POSTGRES_IN
+        self._when: dict[datetime, Any] = {}
+        self._docs: dict[tuple[str, ...], str] = {}
+
+    @contextmanager
+    def roomy_cache(self, kib: int = 262_144) -> Iterator[None]:
+        """On SQLite, a page cache of ``kib`` KiB while a chunk is written (the default 2
+        MiB makes inserts into large indexes read the same pages again and again)."""
+        if not self.sqlite:
+            yield
+            return
+        before = self.driver.execute("PRAGMA cache_size").fetchone()[0]
+        self.driver.execute(f"PRAGMA cache_size = -{kib}")
+        try:
+            yield
+        finally:
+            self.driver.execute(f"PRAGMA cache_size = {int(before)}")
 
     # -- values -------------------------------------------------------------------------
     def when(self, at: datetime) -> Any:
-        naive = at.astimezone(UTC).replace(tzinfo=None)
-        return naive.isoformat(" ", "microseconds") if self.sqlite else naive
+        """``at`` as the column holds it (rows of a file share their times: cached)."""
+        found = self._when.get(at)
+        if found is None:
+            naive = at.astimezone(UTC).replace(tzinfo=None)
+            found = naive.isoformat(" ", "microseconds") if self.sqlite else naive
+            self._when[at] = found
+        return found
 
     @staticmethod
     def doc(value: Any) -> str:
         return json.dumps(value)
+
+    def names(self, names: list[str]) -> str:
+        """A JSON list of a few names (channels), cached by value."""
+        key = tuple(names)
+        found = self._docs.get(key)
+        if found is None:
+            found = self._docs[key] = json.dumps(names)
+        return found
 
     # -- statements ---------------------------------------------------------------------
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -99,7 +129,7 @@ class Bulk:
         """The rows of ``query(chunk)`` for each bounded chunk of ``values``."""
         ordered = sorted(set(values))
         for chunk in self.chunks(ordered):
-            yield from self.session.execute(query(chunk))
+            yield from self.session.execute(query(chunk)).all()
 
     def keys_table(self, name: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
         """Fill the temporary table ``name`` (made on first use) with ``rows``."""

@@ -1,14 +1,16 @@
-"""Connected components of a chunk's identifiers, and which ones are trivially safe.
+"""Connected components of a chunk's identifiers, and which ones are safe.
 
 The rules only ever refuse joins, so whatever the rows of one component do stays inside
-it. A component is *trivially safe* when none of its identifiers is already stored and no
-``(kind, scope)`` in it has more distinct values than the kind's limit: then no row of it
-can be refused anything, and its persons follow from plain union-find in file order.
+it. A component here holds the rows' identifiers and the stored persons that own any of
+them, with all their identifiers. It is *safe* when no ``(kind, scope)`` in it has more
+distinct values than the kind's limit and no two of its stored persons are held apart:
+then no row of it can be refused anything (whatever a row would join is a part of the
+component), and its persons follow from plain union-find in file order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,35 +26,49 @@ __all__ = ["safe_codes"]
 def safe_codes(
     rows: Sequence[Sequence[int]],
     identifiers: Sequence[Identifier],
-    stored: Collection[int],
+    owner: Mapping[int, str],
+    holds: Iterable[tuple[str, str]],
     policy: Policy,
 ) -> NDArray[np.bool_]:
-    """For each identifier code, whether its component is trivially safe.
+    """For each identifier code, whether its component is safe.
 
-    ``rows`` are the codes each row carries, ``stored`` the codes already in the store.
+    ``rows`` are the codes each row carries; ``identifiers`` every code's identifier
+    (the rows' and all those of the stored persons they touch); ``owner`` the stored
+    person of each stored code; ``holds`` the pairs of stored persons held apart.
 
     >>> from identity.policy import default_policy
-    >>> ids = [Identifier("member_id", "", v) for v in "abc"]
-    >>> safe_codes([[0, 1], [2]], ids, [], default_policy()).tolist()
-    [False, False, True]
+    >>> ids = [Identifier("member_id", "", v) for v in "abcd"]
+    >>> safe_codes([[0, 1], [2]], ids, {3: "p1"}, [], default_policy()).tolist()
+    [False, False, True, True]
     """
     count = len(identifiers)
     if count == 0:
         return np.zeros(0, dtype=bool)
-    labels = _labels(rows, count)
+    persons = {person: count + k for k, person in enumerate(sorted(set(owner.values())))}
+    labels = _labels(rows, owner, persons, count)
     unsafe = np.zeros(labels.max() + 1, dtype=bool)
-    if stored:
-        unsafe[labels[np.fromiter(stored, dtype=np.int64, count=len(stored))]] = True
-    unsafe[_over_limit(labels, identifiers, policy)] = True
-    return ~unsafe[labels]
+    for a, b in holds:
+        if a in persons and b in persons and labels[persons[a]] == labels[persons[b]]:
+            unsafe[labels[persons[a]]] = True
+    unsafe[_over_limit(labels[:count], identifiers, policy)] = True
+    return ~unsafe[labels[:count]]
 
 
-def _labels(rows: Sequence[Sequence[int]], count: int) -> NDArray[np.int32]:
-    """The component of each code: rows join their first identifier to the others."""
+def _labels(
+    rows: Sequence[Sequence[int]], owner: Mapping[int, str], persons: Mapping[str, int], count: int
+) -> NDArray[np.int32]:
+    """The component of each code and each stored person (nodes ``count`` on): rows
+    join their first identifier to the others, stored identifiers join their owner."""
     sizes = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
     flat = np.fromiter((c for r in rows for c in r), dtype=np.int64, count=int(sizes.sum()))
     heads = np.repeat(flat[np.cumsum(sizes) - sizes], sizes)
-    graph = coo_matrix((np.ones(len(flat), dtype=np.int8), (heads, flat)), shape=(count, count))
+    stored = np.fromiter(owner.keys(), dtype=np.int64, count=len(owner))
+    owners = np.fromiter((persons[p] for p in owner.values()), dtype=np.int64, count=len(owner))
+    sources, targets = np.concatenate([heads, stored]), np.concatenate([flat, owners])
+    nodes = count + len(persons)
+    graph = coo_matrix(
+        (np.ones(len(sources), dtype=np.int8), (sources, targets)), shape=(nodes, nodes)
+    )
     _, labels = connected_components(graph, directed=False)
     return np.asarray(labels, dtype=np.int32)
 
@@ -67,7 +83,11 @@ def _over_limit(
         dtype=np.int64,
         count=len(identifiers),
     )
-    limits = np.array([policy.kinds[kind].limit for kind, _ in groups], dtype=np.int64)
+    unlimited = len(identifiers)  # a kind the policy no longer knows has no limit
+    limits = np.array(
+        [policy.kinds[kind].limit if kind in policy.kinds else unlimited for kind, _ in groups],
+        dtype=np.int64,
+    )
     keys = labels.astype(np.int64) * len(groups) + group_of
     found, counts = np.unique(keys, return_counts=True)
     over = counts > limits[found % len(groups)]

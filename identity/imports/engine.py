@@ -18,7 +18,9 @@ each row through the online identify path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from identity.errors import InvalidInput
 from identity.imports.bulk import Bulk
@@ -46,20 +48,41 @@ def apply_rows(
     is a ``duplicate``; a row with no usable identifier or bad traits is ``rejected``
     with the reason; the others count as their identify outcome.
     """
-    outcome = ChunkOutcome()
     bulk = Bulk(uow.session, uow.sqlite)
+    with _collector_paused(), bulk.roomy_cache():
+        return _apply(bulk, ws, rows, trigger)
+
+
+def _apply(
+    bulk: Bulk, ws: WorkspaceContext, rows: Sequence[ImportRow], trigger: str
+) -> ChunkOutcome:
+    outcome = ChunkOutcome()
     applied, catalogue = screen_rows(bulk, ws, rows, outcome)
     if not applied:
         return outcome
     existing = load_existing(bulk, ws.id, catalogue)
-    safe = safe_codes([row.codes for row in applied], catalogue.identifiers,
-                      existing.row_id.keys(), ws.policy)  # fmt: skip
+    safe = safe_codes([row.codes for row in applied], catalogue.identifiers, existing.owner,
+                      existing.holds, ws.policy)  # fmt: skip
     now = utcnow()
     replay = Replay(ws.policy, catalogue, existing, safe, now)
     steps = replay.run(applied)
     write_chunk(bulk, ws, existing, replay, steps, trigger, now)
     outcome.counts.update(step.decision.outcome for step in steps)
     return outcome
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a chunk: the chunk allocates millions
+    of small objects and makes no garbage cycles, and generation sweeps over them cost
+    more than half the time otherwise. Whatever was collectable is collected after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def row_by_row(

@@ -6,25 +6,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, String, or_, select, text
+from sqlalchemy import JSON, select, text
 
 from identity.errors import ConcurrentChange
 from identity.identifiers import Identifier
 from identity.imports.bulk import Bulk
 from identity.imports.screening import Catalogue
 from identity.store.graph import PersonRow
-from identity.store.models import Hold, IdentifierRow, Person, UTCDateTime, table
+from identity.store.models import IdentifierRow, UTCDateTime, table
 
-__all__ = ["Existing", "load_existing"]
+__all__ = ["Existing", "adopt_members", "load_existing"]
 
 
 @dataclass
 class Existing:
     row_id: dict[int, int] = field(default_factory=dict)  # code -> identifiers.id
-    owner: dict[int, str] = field(default_factory=dict)  # code -> person id
-    seen: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)  # first, last
+    owner: dict[int, str] = field(default_factory=dict)  # code -> person id (all members)
+    # first and last seen as the columns hold them (compare with ``Bulk.when`` values)
+    seen: dict[int, tuple[Any, Any]] = field(default_factory=dict)
     persons: dict[str, PersonRow] = field(default_factory=dict)
     members: dict[str, set[Identifier]] = field(default_factory=lambda: defaultdict(set))
     holds: set[tuple[str, str]] = field(default_factory=set)  # every hold of those persons
@@ -43,7 +44,16 @@ def load_existing(bulk: Bulk, workspace_id: int, catalogue: Catalogue) -> Existi
     for code, person in existing.owner.items():
         if catalogue.identifiers[code] not in existing.members[person]:
             raise ConcurrentChange("an identifier moved while the import read it")
+    adopt_members(existing, catalogue)
     return existing
+
+
+def adopt_members(existing: Existing, catalogue: Catalogue) -> None:
+    """Number every identifier of the stored persons too, so that components and
+    limits see whole persons."""
+    for person, members in existing.members.items():
+        for identifier in members:
+            existing.owner[catalogue.encode(identifier)] = person
 
 
 def _owners(bulk: Bulk, workspace_id: int, catalogue: Catalogue, existing: Existing) -> None:
@@ -57,11 +67,10 @@ def _owners(bulk: Bulk, workspace_id: int, catalogue: Catalogue, existing: Exist
         "SELECT k.code, i.id, i.person_id, i.first_seen, i.last_seen FROM import_keys k "
         "JOIN identifiers i ON i.workspace_id = :ws AND i.kind = k.kind "
         "AND i.scope = k.scope AND i.value = k.value"
-    ).columns(code=BigInteger, id=BigInteger, person_id=String, first_seen=UTCDateTime,
-              last_seen=UTCDateTime)  # fmt: skip
+    )
     for code, row_id, person_id, first_seen, last_seen in bulk.session.execute(
         query, {"ws": workspace_id}
-    ):
+    ).all():
         existing.row_id[code] = row_id
         existing.owner[code] = person_id
         existing.seen[code] = (first_seen, last_seen)
@@ -69,30 +78,26 @@ def _owners(bulk: Bulk, workspace_id: int, catalogue: Catalogue, existing: Exist
 
 def _persons(bulk: Bulk, workspace_id: int, existing: Existing) -> None:
     """The owners (locked ``FOR UPDATE`` in id order on PostgreSQL), their identifiers
-    and their holds."""
-    p, i, h = table(Person).c, table(IdentifierRow).c, table(Hold).c
-    ids = set(existing.owner.values())
-
-    def persons(chunk):  # type: ignore[no-untyped-def]
-        query = select(p.id, p.created_at, p.merged_into, p.activity).where(
-            p.workspace_id == workspace_id, p.id.in_(chunk)
-        )
-        return query.order_by(p.id) if bulk.sqlite else query.order_by(p.id).with_for_update()
-
-    for row in bulk.select_in(persons, ids):
+    and their holds, each in one query over a temporary table of their ids."""
+    ids = sorted(set(existing.owner.values()))
+    bulk.keys_table("import_persons", "id VARCHAR(40)", [(person,) for person in ids])
+    lock = "" if bulk.sqlite else " FOR UPDATE OF p"
+    persons = text(
+        "SELECT p.id, p.created_at, p.merged_into, p.activity FROM persons p "
+        f"JOIN import_persons k ON k.id = p.id WHERE p.workspace_id = :ws ORDER BY p.id{lock}"
+    ).columns(created_at=UTCDateTime, activity=JSON)
+    for row in bulk.session.execute(persons, {"ws": workspace_id}).all():
         existing.persons[row.id] = PersonRow(*row)
     if len(existing.persons) != len(ids) or any(r.merged_into for r in existing.persons.values()):
         raise ConcurrentChange("a person changed while the import read it")
-    members = bulk.select_in(
-        lambda chunk: select(i.kind, i.scope, i.value, i.person_id).where(i.person_id.in_(chunk)),
-        ids,
+    members = text(
+        "SELECT i.kind, i.scope, i.value, i.person_id FROM identifiers i "
+        "JOIN import_persons k ON k.id = i.person_id"
     )
-    for kind, scope, value, person_id in members:
+    for kind, scope, value, person_id in bulk.session.execute(members).all():
         existing.members[person_id].add(Identifier(kind, scope, value))
-    holds = bulk.select_in(
-        lambda chunk: select(h.person_a, h.person_b).where(
-            or_(h.person_a.in_(chunk), h.person_b.in_(chunk))
-        ),
-        ids,
+    holds = text(
+        "SELECT person_a, person_b FROM holds WHERE person_a IN (SELECT id FROM import_persons) "
+        "OR person_b IN (SELECT id FROM import_persons)"
     )
-    existing.holds.update((a, b) for a, b in holds)
+    existing.holds.update((a, b) for a, b in bulk.session.execute(holds).all())

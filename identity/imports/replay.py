@@ -8,7 +8,10 @@ of the graph seeded with what the store holds and updated as each row is decided
 
 from __future__ import annotations
 
+import base64
 import itertools
+import os
+import time
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -18,13 +21,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from identity.identifiers import Identifier
-from identity.ids import new_id
 from identity.imports.existing import Existing
 from identity.imports.screening import Applied, Catalogue
 from identity.policy import Policy
 from identity.resolution import Decision, decide, strength_key
 
-__all__ = ["ChunkGraph", "Replay", "Step"]
+__all__ = ["ChunkGraph", "PersonIds", "Replay", "Step"]
+
+_BLOCK = 1024
+_CROCKFORD = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+)
 
 
 @dataclass(slots=True)
@@ -36,6 +43,42 @@ class Step:
     person: str
     decision: Decision
     codes: list[int]
+
+
+class PersonIds:
+    """Person ids in the layout of :func:`identity.ids.new_id` (``p_`` + a 26-character
+    time-ordered id), made a block at a time: each is greater than the one before.
+
+    >>> ids = PersonIds()
+    >>> a, b = ids(), ids()
+    >>> a < b, len(a), a[:2]
+    (True, 28, 'p_')
+    """
+
+    def __init__(self) -> None:
+        self._pool: list[str] = []
+        self._ms = 0
+
+    def __call__(self) -> str:
+        if not self._pool:
+            self._refill()
+        return self._pool.pop()
+
+    def _refill(self) -> None:
+        self._ms = ms = max(int(time.time() * 1000), self._ms + 1)
+        noise = os.urandom(10 * _BLOCK)
+        tails = sorted(
+            {int.from_bytes(noise[k : k + 10], "big") for k in range(0, len(noise), 10)},
+            reverse=True,  # popped from the end: smallest first
+        )
+        # 20 bytes are 32 base-32 digits; the id is the last 26 (the first six are zero)
+        self._pool = [
+            "p_"
+            + base64.b32encode(((ms << 80) | t).to_bytes(20, "big"))
+            .translate(_CROCKFORD)[6:]
+            .decode()
+            for t in tails
+        ]
 
 
 class ChunkGraph:
@@ -103,17 +146,26 @@ class Replay:
         now: datetime,
     ) -> None:
         self.policy = policy
+        self.now = now
         self.catalogue = catalogue
         self.safe = safe
         self.graph = ChunkGraph(existing, now)
         self.owner: dict[int, str] = dict(existing.owner)
         self.alias: dict[str, str] = {}
-        key = strength_key(policy)
-        self.strength = [key(i) for i in catalogue.identifiers]
+        self.rank: list[int] = []  # code -> place in strength order (the rows' codes)
+        self.new_person = PersonIds()
+        self.age = {p: (row.created_at, p) for p, row in existing.persons.items()}
 
     def run(self, rows: Sequence[Applied]) -> list[Step]:
+        self._rank_codes(1 + max((max(row.codes) for row in rows), default=-1))
         safe = self.safe
         return [self._fast(row) if safe[row.codes[0]] else self._decide(row) for row in rows]
+
+    def _rank_codes(self, count: int) -> None:
+        key, identifiers = strength_key(self.policy), self.catalogue.identifiers
+        self.rank = [0] * count
+        for place, code in enumerate(sorted(range(count), key=lambda c: key(identifiers[c]))):
+            self.rank[code] = place
 
     def live(self, person: str) -> str:
         """The person ``person`` ended in (itself unless absorbed)."""
@@ -126,15 +178,23 @@ class Replay:
         return root
 
     def _fast(self, row: Applied) -> Step:
-        owner, identifiers = self.owner, self.catalogue.identifiers
-        codes = sorted(row.codes, key=self.strength.__getitem__)
-        persons = {self.live(owner[c]) for c in codes if c in owner}
-        new_codes = [c for c in codes if c not in owner]
-        if persons:
-            survivor, *absorbed = sorted(persons)  # same created_at: id order is age
-            outcome = "merged" if absorbed else "matched"
+        owner, identifiers, alias = self.owner, self.catalogue.identifiers, self.alias
+        codes = sorted(row.codes, key=self.rank.__getitem__) if len(row.codes) > 1 else row.codes
+        persons = set()
+        new_codes = []
+        for code in codes:
+            person = owner.get(code)
+            if person is None:
+                new_codes.append(code)
+            else:
+                persons.add(self.live(person) if person in alias else person)
+        if len(persons) == 1:
+            survivor, absorbed, outcome = persons.pop(), [], "matched"
+        elif persons:
+            survivor, *absorbed = sorted(persons, key=self._age_key)
+            outcome = "merged"
         else:
-            survivor, absorbed, outcome = new_id("p_"), [], "created"
+            survivor, absorbed, outcome = self.new_person(), [], "created"
         for code in new_codes:
             owner[code] = survivor
         for person in absorbed:
@@ -145,12 +205,19 @@ class Replay:
             absorbed,
             [identifiers[c] for c in codes],
             [identifiers[c] for c in new_codes],
+            [],
+            {},
         )
         return Step(row, survivor, decision, codes)
 
+    def _age_key(self, person: str) -> tuple[datetime, str]:
+        """Oldest first: stored persons by ``(created_at, id)``; the chunk's own share
+        its time, and their ids increase in the order they were made."""
+        return self.age.get(person) or (self.now, person)
+
     def _decide(self, row: Applied) -> Step:
         decision = decide(row.screened.accepted, self.graph, self.policy)
-        person = decision.survivor or new_id("p_")
+        person = decision.survivor or self.new_person()
         self.graph.apply(decision, person)
         code = self.catalogue.code
         for identifier in decision.new_identifiers:

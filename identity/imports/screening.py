@@ -4,6 +4,7 @@ as applied, duplicate or rejected exactly as identifying it alone would decide."
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -13,14 +14,16 @@ from identity.errors import InvalidInput
 from identity.identifiers import Identifier
 from identity.imports.bulk import Bulk
 from identity.imports.rows import ChunkOutcome, ImportRow
+from identity.normalise import KeyedHasher
 from identity.observation import (
     IdentifierNote,
     Observation,
     RawIdentifier,
     Screened,
     check_traits,
-    screen,
 )
+from identity.observation import _screen_one as screen_one
+from identity.policy import Policy
 from identity.services.context import WorkspaceContext
 from identity.services.identify import drop_suppressed
 from identity.store.models import Message, Suppression, table
@@ -53,39 +56,74 @@ class Catalogue:
         return found
 
 
+_Found = tuple[Identifier, int] | IdentifierNote  # an identifier and its code, or why not
+
+
+class _Remembered(threading.local):
+    """The screening of raw identifiers, kept from one chunk to the next of the same
+    policy and secret (an export names the same identifiers again and again); bounded."""
+
+    limit = 2_000_000
+
+    def __init__(self) -> None:
+        self.key: tuple[Policy, KeyedHasher] | None = None
+        self.outcomes: dict[RawIdentifier, Identifier | IdentifierNote] = {}
+
+    def for_workspace(
+        self, ws: WorkspaceContext
+    ) -> dict[RawIdentifier, Identifier | IdentifierNote]:
+        key = self.key
+        if key is None or key[0] is not ws.policy or key[1] is not ws.hasher:
+            self.key, self.outcomes = (ws.policy, ws.hasher), {}
+        elif len(self.outcomes) > self.limit:
+            self.outcomes = {}
+        return self.outcomes
+
+
+_remembered = _Remembered()
+
+
 class _Screener:
     """Screens raw identifiers through a cache keyed by the raw identifier."""
 
     def __init__(self, ws: WorkspaceContext, catalogue: Catalogue) -> None:
         self.ws = ws
         self.catalogue = catalogue
-        self.cache: dict[RawIdentifier, tuple[Identifier, int] | IdentifierNote] = {}
+        self.cache: dict[RawIdentifier, _Found] = {}
+        self.remembered = _remembered.for_workspace(ws)
 
-    def one(self, item: RawIdentifier) -> tuple[Identifier, int] | IdentifierNote:
+    def one(self, item: RawIdentifier) -> _Found:
         found = self.cache.get(item)
         if found is None:
-            alone = screen([item], self.ws.policy, self.ws.hasher)
-            if alone.accepted:
-                identifier = alone.accepted[0]
-                found = (identifier, self.catalogue.encode(identifier))
+            outcome = self.remembered.get(item)
+            if outcome is None:
+                outcome = screen_one(0, item, self.ws.policy, self.ws.hasher)
+                self.remembered[item] = outcome
+            if isinstance(outcome, Identifier):
+                found = (outcome, self.catalogue.encode(outcome))
             else:
-                found = (alone.ignored or alone.rejected)[0]
+                found = outcome
             self.cache[item] = found
         return found
 
-    def row(self, raw: Sequence[RawIdentifier]) -> tuple[Screened, list[int]]:
-        """What :func:`identity.observation.screen` gives, plus the accepted codes."""
-        screened = Screened()
-        codes: list[int] = []
-        for index, item in enumerate(raw):
-            found = self.one(item)
-            if isinstance(found, IdentifierNote):
-                note = replace(found, index=index) if index else found
+    @staticmethod
+    def row(found: list[_Found]) -> tuple[Screened, list[int]]:
+        """What :func:`identity.observation.screen` gives for a row whose identifiers
+        screened one by one are ``found``, plus the accepted codes."""
+        if all(type(f) is tuple for f in found):  # the common row: every identifier usable
+            codes = [f[1] for f in found]  # type: ignore[index]
+            if len(set(codes)) == len(codes):
+                return Screened([f[0] for f in found], [], []), codes  # type: ignore[index]
+        screened = Screened([], [], [])
+        codes = []
+        for index, found_one in enumerate(found):
+            if isinstance(found_one, IdentifierNote):
+                note = replace(found_one, index=index) if index else found_one
                 target = screened.ignored if note.reason == "blocked value" else screened.rejected
                 target.append(note)
-            elif found[1] not in codes:
-                screened.accepted.append(found[0])
-                codes.append(found[1])
+            elif found_one[1] not in codes:
+                screened.accepted.append(found_one[0])
+                codes.append(found_one[1])
         return screened, codes
 
 
@@ -96,13 +134,12 @@ def screen_rows(
     the rows that go on to the rules, with the chunk's identifier catalogue."""
     catalogue = Catalogue()
     screener = _Screener(ws, catalogue)
-    for row in rows:
-        for item in row.observation.identifiers:
-            screener.one(item)
+    one = screener.one
+    found = [[one(item) for item in row.observation.identifiers] for row in rows]
     gone = _suppressed(bulk, ws, catalogue)
     known = _known_messages(bulk, ws, rows)
     applied: list[Applied] = []
-    for row in rows:
+    for row, items in zip(rows, found, strict=True):
         observation = row.observation
         message_id = observation.message_id
         if message_id and message_id in known:
@@ -111,7 +148,7 @@ def screen_rows(
         try:
             if observation.traits:
                 check_traits(observation.traits, ws.policy)
-            screened, codes = screener.row(observation.identifiers)
+            screened, codes = screener.row(items)
             screened.refuse_if_empty()
             if gone and not gone.isdisjoint(codes):
                 codes = _drop(ws, screened, observation, codes, gone, catalogue)

@@ -8,13 +8,15 @@ changes, however many rows of the chunk touched them.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+import numpy as np
+from sqlalchemy import JSON, delete, text
 
 from identity.audience import trait_text
 from identity.imports.bulk import Bulk
@@ -26,7 +28,6 @@ from identity.services.identify import answer_of, history_entries
 from identity.store.models import (
     Contested,
     Hold,
-    Link,
     PersonChannel,
     PersonTag,
     PersonTrait,
@@ -46,6 +47,9 @@ class _Chunk:
     replay: Replay
     steps: list[Step]
     now: datetime
+    times: list[datetime] = field(default_factory=list)  # the rows' distinct times, sorted
+    stored_times: list[Any] = field(default_factory=list)  # the same as the columns hold
+    rank: list[int] = field(default_factory=list)  # each step's time as an index of times
     created: list[str] = field(default_factory=list)  # persons the chunk made, in order
     absorbed: list[str] = field(default_factory=list)  # stored persons it absorbed
     profiles: dict[str, Profile] = field(default_factory=dict)  # live persons it touched
@@ -61,6 +65,11 @@ def write_chunk(
     now: datetime,
 ) -> None:
     chunk = _Chunk(bulk, ws, existing, replay, steps, now)
+    stamps = [step.row.observation.timestamp for step in steps]
+    chunk.times = sorted(set(stamps))
+    chunk.stored_times = [bulk.when(at) for at in chunk.times]
+    index = {at: k for k, at in enumerate(chunk.times)}
+    chunk.rank = [index[at] for at in stamps]
     for step in steps:
         if step.decision.outcome == "created":
             chunk.created.append(step.person)
@@ -133,26 +142,17 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
     """Insert the new identifiers, move those of absorbed persons, widen first/last
     seen of the stored ones; returns ``code -> identifiers.id`` for every code used."""
     bulk, existing, live = chunk.bulk, chunk.existing, chunk.replay.live
-    seen: dict[int, list[datetime]] = {}
-    for step in chunk.steps:
-        at = step.row.observation.timestamp
-        for code in step.codes:
-            span = seen.get(code)
-            if span is None:
-                seen[code] = [at, at]
-            elif at < span[0]:
-                span[0] = at
-            elif at > span[1]:
-                span[1] = at
+    seen = _seen(chunk, len(chunk.replay.catalogue.identifiers))
+    stored_times = chunk.stored_times
     row_ids = dict(existing.row_id)
+    identifiers, owner = chunk.replay.catalogue.identifiers, chunk.replay.owner
     fresh = [code for code in seen if code not in row_ids]
     row_ids.update(zip(fresh, bulk.reserve_ids("identifiers", len(fresh)), strict=True))
-    identifiers, owner = chunk.replay.catalogue.identifiers, chunk.replay.owner
     rows = []
     for code in fresh:
-        i, (first, last) = identifiers[code], seen[code]
+        i, (f, t) = identifiers[code], seen[code]
         rows.append((row_ids[code], chunk.ws.id, i.kind, i.scope, i.value, live(owner[code]),
-                     bulk.when(first), bulk.when(last)))  # fmt: skip
+                     stored_times[f], stored_times[t]))  # fmt: skip
     bulk.insert("identifiers", ["id", "workspace_id", "kind", "scope", "value", "person_id",
                                 "first_seen", "last_seen"], rows)  # fmt: skip
     bulk.execute_many(
@@ -160,19 +160,37 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
         [(live(p), p) for p in chunk.absorbed],
     )
     widened = []
-    for code, (first, last) in seen.items():
-        stored = existing.seen.get(code)
-        if stored is not None and (first < stored[0] or last > stored[1]):
-            widened.append((bulk.when(min(first, stored[0])), bulk.when(max(last, stored[1])),
-                            row_ids[code]))  # fmt: skip
+    for code, (stored_first, stored_last) in existing.seen.items():
+        if code in seen:  # compared as the columns hold them
+            first, last = stored_times[seen[code][0]], stored_times[seen[code][1]]
+            if first < stored_first or last > stored_last:
+                widened.append((min(first, stored_first), max(last, stored_last), row_ids[code]))
     bulk.execute_many("UPDATE identifiers SET first_seen = ?, last_seen = ? WHERE id = ?", widened)
     return row_ids
 
 
+def _seen(chunk: _Chunk, count: int) -> dict[int, tuple[int, int]]:
+    """First and last time (as indexes of ``chunk.times``) each identifier code was used
+    by a row (vectorised)."""
+    steps = chunk.steps
+    sizes = np.fromiter((len(s.codes) for s in steps), dtype=np.int64, count=len(steps))
+    codes = np.fromiter(itertools.chain.from_iterable(s.codes for s in steps), dtype=np.int64,
+                        count=int(sizes.sum()))  # fmt: skip
+    ranks = np.repeat(np.array(chunk.rank, dtype=np.int64), sizes)
+    first = np.full(count, len(chunk.times), dtype=np.int64)
+    last = np.full(count, -1, dtype=np.int64)
+    np.minimum.at(first, codes, ranks)
+    np.maximum.at(last, codes, ranks)
+    used = np.flatnonzero(last >= 0)
+    return dict(
+        zip(used.tolist(), zip(first[used].tolist(), last[used].tolist(), strict=True), strict=True)
+    )
+
+
 @dataclass(slots=True)
 class _Evidence:
-    first_seen: datetime
-    last_seen: datetime
+    first_seen: int  # indexes of the chunk's times
+    last_seen: int
     count: int
     channels: list[str]
     first_message_id: str | None
@@ -181,9 +199,9 @@ class _Evidence:
 def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
     """Rule 6 links of every row, aggregated per edge, then inserted or strengthened."""
     edges: dict[tuple[int, int], _Evidence] = {}
-    for step in chunk.steps:
+    for step, at in zip(chunk.steps, chunk.rank, strict=True):
         observation = step.row.observation
-        at, channel = observation.timestamp, observation.channel
+        channel = observation.channel
         head, *rest = step.codes
         source = row_ids[head]
         for code in rest:
@@ -194,20 +212,21 @@ def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
                                        observation.message_id)  # fmt: skip
                 continue
             evidence.count += 1
-            evidence.first_seen = min(evidence.first_seen, at)
-            evidence.last_seen = max(evidence.last_seen, at)
+            if at < evidence.first_seen:
+                evidence.first_seen = at
+            elif at > evidence.last_seen:
+                evidence.last_seen = at
             if channel and channel not in evidence.channels:
                 evidence.channels.append(channel)
     stored = _stored_links(chunk, edges)
-    bulk = chunk.bulk
+    bulk, stored_times = chunk.bulk, chunk.stored_times
     updates = []
     for key, (link_id, first, last, count, channels) in stored.items():
-        new = edges.pop(key)
+        new = edges.pop(key)  # times compared as the columns hold them
         merged = list(channels) + [c for c in new.channels if c not in channels]
-        first, last = min(first, new.first_seen), max(last, new.last_seen)
-        updates.append(
-            (count + new.count, bulk.when(first), bulk.when(last), bulk.doc(merged), link_id)
-        )
+        first = min(first, stored_times[new.first_seen])
+        last = max(last, stored_times[new.last_seen])
+        updates.append((count + new.count, first, last, bulk.names(merged), link_id))
     bulk.execute_many(
         "UPDATE links SET count = ?, first_seen = ?, last_seen = ?, channels = ? WHERE id = ?",
         updates,
@@ -217,30 +236,27 @@ def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
         "links",
         ["workspace_id", "source_id", "target_id", "first_seen", "last_seen", "count",
          "channels", "first_message_id"],
-        ((ws_id, s, t, bulk.when(e.first_seen), bulk.when(e.last_seen), e.count,
-          bulk.doc(e.channels), e.first_message_id) for (s, t), e in edges.items()),
+        ((ws_id, s, t, stored_times[e.first_seen], stored_times[e.last_seen], e.count,
+          bulk.names(e.channels), e.first_message_id) for (s, t), e in edges.items()),
     )  # fmt: skip
 
 
 def _stored_links(
     chunk: _Chunk, edges: dict[tuple[int, int], _Evidence]
 ) -> dict[tuple[int, int], tuple[Any, ...]]:
-    """The stored links among ``edges``: only edges between two stored identifiers."""
+    """The stored links among ``edges`` (only edges between two stored identifiers can
+    be), in one query over a temporary table of those pairs."""
     old = set(chunk.existing.row_id.values())
-    candidates = {key for key in edges if key[0] in old and key[1] in old}
+    candidates = [key for key in edges if key[0] in old and key[1] in old]
     if not candidates:
         return {}
-    t = table(Link).c
-    rows = chunk.bulk.select_in(
-        lambda part: select(t.id, t.source_id, t.target_id, t.first_seen, t.last_seen,
-                            t.count, t.channels).where(t.source_id.in_(part)),
-        {source for source, _ in candidates},
-    )  # fmt: skip
-    found = {}
-    for link_id, source, target, first, last, count, channels in rows:
-        if (source, target) in candidates:
-            found[(source, target)] = (link_id, first, last, count, channels)
-    return found
+    chunk.bulk.keys_table("import_pairs", "source_id BIGINT, target_id BIGINT", candidates)
+    query = text(
+        "SELECT l.id, l.source_id, l.target_id, l.first_seen, l.last_seen, l.count, l.channels "
+        "FROM import_pairs k JOIN links l ON l.source_id = k.source_id "
+        "AND l.target_id = k.target_id"
+    ).columns(channels=JSON)
+    return {(row[1], row[2]): (row[0], *row[3:]) for row in chunk.bulk.session.execute(query).all()}
 
 
 # -- profile rows, holds ----------------------------------------------------------------

@@ -13,7 +13,7 @@ from identity.observation import RawIdentifier, screen
 from identity.profile import peak_hours
 from identity.resolution import strength_key
 from identity.services.context import WorkspaceContext, identifier_document
-from identity.services.transactions import read
+from identity.services.transactions import lookup, read
 from identity.store.graph import GraphRepository
 from identity.store.models import IdentifierRow, Person, table
 from identity.store.profiles import ProfileRepository
@@ -37,15 +37,15 @@ def resolve(store: Store, ws: WorkspaceContext, raw: Sequence[RawIdentifier]) ->
         )
     candidates = sorted(screened.accepted, key=strength_key(ws.policy))
 
-    def work(uow: UnitOfWork) -> dict[str, Any]:
-        owners = GraphRepository(uow.session, ws.id, uow.sqlite).owners(candidates)
-        for identifier in candidates:
-            if identifier in owners:
-                return {"person_id": owners[identifier][1],
-                        "matched": identifier_document(identifier)}  # fmt: skip
-        raise IdentifierNotFound("none of the identifiers is known")
-
-    return read(store, work)
+    owners = lookup(
+        store,
+        lambda connection: GraphRepository(connection, ws.id, store.sqlite).owners(candidates),
+    )
+    for identifier in candidates:
+        if identifier in owners:
+            return {"person_id": owners[identifier][1],
+                    "matched": identifier_document(identifier)}  # fmt: skip
+    raise IdentifierNotFound("none of the identifiers is known")
 
 
 def get_person(

@@ -8,12 +8,13 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from identity.errors import ConcurrentChange, StoreUnavailable
 from identity.store.uow import Store, UnitOfWork
 
-__all__ = ["in_transaction", "read"]
+__all__ = ["in_transaction", "lookup", "read"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -27,7 +28,9 @@ def in_transaction(store: Store, work: Callable[[UnitOfWork], T], attempts: int 
     serialisation failure, a lost race on a unique key or a busy SQLite file.
 
     Raises :class:`StoreUnavailable` when the store cannot be reached or the retries run
-    out, so that the API answers 503 with ``Retry-After`` rather than 500.
+    out, so that the API answers 503 with ``Retry-After`` rather than 500. Pooled
+    connections are not pinged before use: one found dead (the server restarted) is
+    replaced and the work run again, once.
     """
     for attempt in range(1, attempts + 1):
         try:
@@ -35,25 +38,58 @@ def in_transaction(store: Store, work: Callable[[UnitOfWork], T], attempts: int 
                 result = work(uow)
                 uow.commit()
                 return result
-        except (ConcurrentChange, IntegrityError, OperationalError) as exc:
-            if not _retryable(exc):
-                raise StoreUnavailable("the database is unavailable") from exc
-            log.info("retrying after %s (attempt %d)", type(exc).__name__, attempt)
-            time.sleep(random.uniform(0, 0.005 * 2**attempt))
         except DBAPIError as exc:
             if exc.connection_invalidated:
+                if attempt == 1:
+                    continue
                 raise StoreUnavailable("the database connection was lost") from exc
-            raise
+            if not isinstance(exc, IntegrityError | OperationalError):
+                raise
+            _back_off(exc, attempt)
+        except ConcurrentChange as exc:
+            _back_off(exc, attempt)
     raise StoreUnavailable("the store stayed busy; try again")
+
+
+def _back_off(exc: Exception, attempt: int) -> None:
+    if not _retryable(exc):
+        raise StoreUnavailable("the database is unavailable") from exc
+    log.info("retrying after %s (attempt %d)", type(exc).__name__, attempt)
+    time.sleep(random.uniform(0, 0.005 * 2**attempt))
 
 
 def read(store: Store, work: Callable[[UnitOfWork], T]) -> T:
     """Call ``work(uow)`` in a read-only transaction."""
-    try:
+
+    def once() -> T:
         with store.unit_of_work(readonly=True) as uow:
             return work(uow)
-    except OperationalError as exc:
-        raise StoreUnavailable("the database is unavailable") from exc
+
+    return _reconnecting(once)
+
+
+def lookup(store: Store, work: Callable[[Connection], T]) -> T:
+    """Call ``work(connection)`` for a read of one statement, without a transaction."""
+
+    def once() -> T:
+        with store.lookups.connect() as connection:
+            return work(connection)
+
+    return _reconnecting(once)
+
+
+def _reconnecting(call: Callable[[], T]) -> T:
+    """``call()``; once more if its pooled connection was found dead."""
+    for last in (False, True):
+        try:
+            return call()
+        except DBAPIError as exc:
+            if exc.connection_invalidated and not last:
+                continue
+            if exc.connection_invalidated or isinstance(exc, OperationalError):
+                raise StoreUnavailable("the database is unavailable") from exc
+            raise
+    raise AssertionError("unreachable")
 
 
 def _retryable(exc: Exception) -> bool:

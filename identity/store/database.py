@@ -16,14 +16,17 @@ def create_store_engine(url: str, **kwargs: Any) -> Engine:
     SQLite: WAL, ``synchronous=NORMAL``, foreign keys, a busy timeout, and
     ``BEGIN IMMEDIATE`` for every transaction so that writers queue instead of failing
     on upgrade; an engine made with ``execution_options(sqlite_begin="DEFERRED")``
-    reads without taking the write lock. PostgreSQL URLs use psycopg 3.
+    reads without taking the write lock, one with ``sqlite_begin=""`` runs each
+    statement on its own (autocommit). PostgreSQL URLs use psycopg 3.
     """
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **kwargs)
-    options = {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True, **kwargs}
+    # No pre-ping (a round trip per checkout): the services retry once on a connection
+    # found dead instead (identity.services.transactions).
+    options = {"pool_size": 10, "max_overflow": 10, **kwargs}
     return create_engine(parsed, **options)
 
 
@@ -51,6 +54,7 @@ def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode:
+            connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine

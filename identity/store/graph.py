@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
@@ -9,8 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, case, delete, insert, or_, select, union_all, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from identity.identifiers import Identifier
 from identity.store.models import History, Hold, IdentifierRow, Link, Person, table
@@ -19,6 +22,7 @@ from identity.store.upsert import upsert
 __all__ = ["GraphRepository", "PersonRow", "Snapshot"]
 
 _CHUNK = 400  # bound the size of IN (...) lists
+_BRANCHES = 100  # and the number of UNION ALL branches (SQLite allows 500)
 
 
 @dataclass
@@ -55,26 +59,33 @@ class Snapshot:
 
 
 class GraphRepository:
-    def __init__(self, session: Session, workspace_id: int, sqlite: bool) -> None:
+    def __init__(self, session: Session | Connection, workspace_id: int, sqlite: bool) -> None:
         self.session = session
         self.workspace_id = workspace_id
         self.sqlite = sqlite
 
     # -- reads --------------------------------------------------------------------------
     def owners(self, identifiers: Sequence[Identifier]) -> dict[Identifier, tuple[int, str]]:
-        """``identifier -> (row id, person id)`` for those that exist."""
+        """``identifier -> (row id, person id)`` for those that exist.
+
+        One ``kind = ? AND scope = ? AND value IN (...)`` branch per (kind, scope), joined
+        by ``UNION ALL``: each branch searches the unique index, where a row-value ``IN``
+        over several identifiers makes SQLite scan the workspace's identifiers.
+        """
+        groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for identifier in identifiers:
+            groups[identifier.kind, identifier.scope].append(identifier.value)
+        branches = [(kind, scope, chunk) for (kind, scope), values in groups.items()
+                    for chunk in _chunks(values)]  # fmt: skip
         found: dict[Identifier, tuple[int, str]] = {}
-        t = table(IdentifierRow).c
-        for chunk in _chunks(identifiers):
-            rows = self.session.execute(
-                select(t.id, t.kind, t.scope, t.value, t.person_id).where(
-                    t.workspace_id == self.workspace_id,
-                    tuple_(t.kind, t.scope, t.value).in_(
-                        [(i.kind, i.scope, i.value) for i in chunk]
-                    ),
-                )
-            )
-            for row_id, kind, scope, value, person_id in rows:
+        for start in range(0, len(branches), _BRANCHES):
+            part = branches[start : start + _BRANCHES]
+            params: dict[str, Any] = {"ws": self.workspace_id}
+            for n, (kind, scope, values) in enumerate(part):
+                params.update({f"k{n}": kind, f"s{n}": scope, f"v{n}": values})
+            for row_id, kind, scope, value, person_id in self.session.execute(
+                _owners_query(len(part)), params
+            ):
                 found[Identifier(kind, scope, value)] = (row_id, person_id)
         return found
 
@@ -251,6 +262,23 @@ class GraphRepository:
         rows = [{"workspace_id": self.workspace_id, **entry} for entry in entries]
         if rows:
             self.session.execute(insert(table(History)), rows)
+
+
+@functools.cache
+def _owners_query(branches: int) -> Executable:
+    """The lookup of :meth:`GraphRepository.owners` for a number of (kind, scope) groups,
+    built once: parameters ``ws``, then ``k<n>``, ``s<n>`` and the list ``v<n>``."""
+    t = table(IdentifierRow).c
+    selects = [
+        select(t.id, t.kind, t.scope, t.value, t.person_id).where(
+            t.workspace_id == bindparam("ws"),
+            t.kind == bindparam(f"k{n}"),
+            t.scope == bindparam(f"s{n}"),
+            t.value.in_(bindparam(f"v{n}", expanding=True)),
+        )
+        for n in range(branches)
+    ]
+    return selects[0] if branches == 1 else union_all(*selects)
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:

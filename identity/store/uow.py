@@ -19,6 +19,12 @@ class Store:
         self.engine = engine
         self.sqlite = is_sqlite(engine)
         self.reader = engine.execution_options(sqlite_begin="DEFERRED") if self.sqlite else engine
+        # One-statement reads need no transaction: autocommit, so nothing to begin or end.
+        self.lookups = (
+            engine.execution_options(sqlite_begin="")
+            if self.sqlite
+            else engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     def unit_of_work(self, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.reader if readonly else self.engine, self.sqlite)

@@ -6,13 +6,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 __all__ = ["upsert"]
 
 
 def upsert(
-    session: Session,
+    session: Session | Connection,
     table: Any,
     rows: Sequence[dict[str, Any]],
     keys: Iterable[str],
@@ -23,7 +24,8 @@ def upsert(
     ``add`` columns to what is stored (with neither, do nothing)."""
     if not rows:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    bind = session.get_bind() if isinstance(session, Session) else session
+    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table)
     excluded = statement.excluded
     changes = {c: excluded[c] for c in update}

@@ -192,3 +192,21 @@ def test_raw_phone_numbers_and_emails_never_reach_the_database(store, ws):
         frozenset({phone, email, Identifier("login_id", "app", "A")}),
         frozenset({Identifier("login_id", "app", "B")}),
     }
+
+
+def test_connections_the_server_dropped_are_replaced_without_an_error(store, ws):
+    """Pooled connections are not pinged: one found dead is replaced and the call retried."""
+    first = identify(store, ws, observation(["member_id:M1"], 0))
+    if not store.sqlite:
+        import psycopg
+
+        url = store.engine.url.set(drivername="postgresql").render_as_string(False)
+        with psycopg.connect(url, autocommit=True) as admin:  # outside the pool
+            ended = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                  "WHERE datname = current_database() "
+                                  "AND pid <> pg_backend_pid()").fetchone()  # fmt: skip
+        assert ended is not None and ended[0] >= 1
+
+    assert resolve(store, ws, as_raw(["member_id:M1"]))["person_id"] == first["person_id"]
+    assert identify(store, ws, observation(["member_id:M1"], 1))["outcome"] == "matched"
+    assert get_person(store, ws, first["person_id"])["person_id"] == first["person_id"]
