@@ -19,7 +19,7 @@ from identity.imports.readers import FORMATS
 from identity.imports.rows import OUTCOMES
 from identity.imports.spec import MappingSpec
 from identity.services import import_worker
-from identity.services.imports import get_import, list_rejects, start_import
+from identity.services.imports import get_import, list_imports, list_rejects, start_import
 
 __all__ = ["import_command", "imports", "worker"]
 
@@ -193,6 +193,20 @@ def _exit(signum: int, _frame: Any) -> None:
 @click.group()
 def imports() -> None:
     """Imports: their status and rejected rows."""
+
+
+@imports.command("list")
+@click.option("--workspace", "workspace_name", required=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+def list_command(workspace_name: str, limit: int) -> None:
+    """The latest imports of a workspace, newest first."""
+    ctx = _context()
+    ws = ctx.workspaces.context_by_name(workspace_name)
+    for status in list_imports(ctx.workspaces.store, ws, limit):
+        counts = ", ".join(f"{k} {v:,}" for k, v in status["counts"].items() if v)
+        click.echo(f"{status['import_id']}  {status['created_at']:%Y-%m-%d %H:%M}  "
+                   f"{status['status']:<8} {status['rows_done']:>12,} rows  "
+                   f"{status['filename']}  ({counts or 'nothing yet'})")  # fmt: skip
 
 
 @imports.command("show")
