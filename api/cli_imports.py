@@ -15,7 +15,7 @@ import click
 from tqdm import tqdm
 
 from identity.imports.presets import PRESETS, build_mapping
-from identity.imports.readers import FORMATS
+from identity.imports.readers import FORMATS, format_of
 from identity.imports.rows import OUTCOMES
 from identity.imports.spec import MappingSpec
 from identity.services import import_worker
@@ -95,8 +95,8 @@ def import_command(file: Path, workspace_name: str, preset: str | None, format_:
     ctx = _context()
     ws = ctx.workspaces.context_by_name(workspace_name)
     mapping = build_mapping(preset, MappingSpec(**spec))
-    format_ = format_ or ("jsonl" if file.suffix.lower() in (".jsonl", ".ndjson") else "csv")
-    status = start_import(ctx.workspaces.store, ws, file.resolve(), file.name, format_,
+    status = start_import(ctx.workspaces.store, ws, file.resolve(), file.name,
+                          format_of(file.name, format_),
                           mapping, chunk_rows)  # fmt: skip
     if not background and status["status"] in ("queued", "running"):
         try:

@@ -28,12 +28,21 @@ from identity.imports.rows import ImportRow, Reject
 from identity.observation import Observation
 from identity.policy import Policy
 
-__all__ = ["FORMATS", "Position", "read_header", "read_rows"]
+__all__ = ["FORMATS", "Position", "format_of", "read_header", "read_rows"]
 
 FORMATS = ("csv", "jsonl")
 MAX_LINE_BYTES = 1 << 20
 
 Item = tuple[ImportRow | Reject, "Position"]
+
+
+def format_of(filename: str, given: str | None = None) -> str:
+    """The given format, else ``jsonl`` for a ``.jsonl`` or ``.ndjson`` name, else ``csv``.
+
+    >>> format_of("events.NDJSON"), format_of("export.txt"), format_of("x.jsonl", "csv")
+    ('jsonl', 'csv', 'csv')
+    """
+    return given or ("jsonl" if filename.lower().endswith((".jsonl", ".ndjson")) else "csv")
 
 
 @dataclass(frozen=True, slots=True)
