@@ -183,7 +183,7 @@ def _encoding(text: str | None, problems: dict[str, str]) -> str:
         name = codecs.lookup(text or "utf-8").name
         if _ASCII.encode(name) == _ASCII.encode("ascii"):
             return name
-    except (LookupError, UnicodeError):
+    except (LookupError, ValueError):  # an unknown name, or one with a NUL in it
         pass
     problems["encoding"] = "an ASCII-compatible encoding, e.g. utf-8, gb18030, gbk, big5, latin-1"
     return "utf-8"
