@@ -9,11 +9,11 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate
 from webargs.fields import DelimitedList
 
 from identity.documents import MAX_IDENTIFIERS as MAX_IDENTIFIERS
+from identity.documents import FastLoadSchema, fast_identifiers, flat_messages
 from identity.documents import IdentifierSchema as IdentifierSchema
 from identity.documents import ObservationSchema as ObservationSchema
 from identity.documents import StrictSchema as StrictSchema
-from identity.documents import flat_messages
-from identity.observation import Observation
+from identity.observation import Observation, RawIdentifier
 from identity.services.persons import PROFILE_PARTS
 
 MAX_BATCH = 1000
@@ -72,11 +72,17 @@ class BatchResultSchema(Schema):
     results = fields.List(fields.Nested(BatchItemSchema))
 
 
-class ResolveSchema(StrictSchema):
+class ResolveSchema(FastLoadSchema):
     identifiers = fields.List(
         fields.Nested(IdentifierSchema), required=True,
         validate=validate.Length(1, MAX_IDENTIFIERS),
     )  # fmt: skip
+
+    def fast_load(self, data: Any) -> dict[str, list[RawIdentifier]] | None:
+        if type(data) is not dict or data.keys() != {"identifiers"}:
+            return None
+        identifiers = fast_identifiers(data["identifiers"])
+        return None if identifiers is None else {"identifiers": identifiers}
 
 
 class ResolveResultSchema(Schema):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 
 from identity.errors import ConcurrentChange, DatabankError
 from identity.identifiers import Identifier
@@ -20,7 +20,7 @@ from identity.store.graph import GraphRepository, PersonRow, Snapshot
 from identity.store.models import Contested, Message, Suppression, table
 from identity.store.profiles import ProfileRepository
 from identity.store.uow import Store, UnitOfWork
-from identity.store.upsert import upsert
+from identity.store.upsert import connection_of, upsert
 
 __all__ = [
     "answer_of",
@@ -31,6 +31,15 @@ __all__ = [
     "identify_many",
     "prior_answer",
 ]
+
+_m, _s = table(Message).c, table(Suppression).c
+_PRIOR_ANSWER = select(_m.response).where(
+    _m.workspace_id == bindparam("ws"), _m.message_id == bindparam("message_id")
+)
+_ANSWER_INSERT = insert(table(Message))
+_SUPPRESSED = select(_s.key_hash).where(
+    _s.workspace_id == bindparam("ws"), _s.key_hash.in_(bindparam("keys", expanding=True))
+)
 
 
 def identify(
@@ -65,11 +74,11 @@ def identify_many(
 
 def prior_answer(uow: UnitOfWork, ws: WorkspaceContext, message_id: str) -> dict[str, Any] | None:
     """The first answer given for ``message_id`` in the workspace, if any."""
-    prior = uow.session.execute(
-        select(Message.response).where(
-            Message.workspace_id == ws.id, Message.message_id == message_id
-        )
-    ).scalar()
+    prior = (
+        connection_of(uow.session)
+        .execute(_PRIOR_ANSWER, {"ws": ws.id, "message_id": message_id})
+        .scalar()
+    )
     return None if prior is None else dict(prior)
 
 
@@ -98,9 +107,12 @@ def apply_screened(
     session = uow.session
     if observation.message_id:
         trigger = f"message:{observation.message_id}"
-    _drop_suppressed(uow, ws, screened, observation)
     graph = GraphRepository(session, ws.id, uow.sqlite)
-    snapshot, persons, row_ids = _snapshot(graph, screened.accepted)
+    owners = graph.owners(screened.accepted)
+    # Erasure deletes the identifiers it suppresses: only unknown ones can be suppressed.
+    unknown = [i for i in screened.accepted if i not in owners]
+    _drop_suppressed(uow, ws, screened, observation, unknown)
+    snapshot, persons, row_ids = _snapshot(graph, owners)
     decision = decide(screened.accepted, snapshot, ws.policy)
     now = utcnow()
     person_id = decision.survivor or new_id("p_")
@@ -120,23 +132,27 @@ def apply_screened(
     _count_blocked(uow, ws, screened, now)
     response = answer_of(person_id, decision, screened)
     if observation.message_id:
-        session.add(Message(workspace_id=ws.id, message_id=observation.message_id,
-                            response=response, created_at=now))  # fmt: skip
-        session.flush()
+        connection_of(session).execute(
+            _ANSWER_INSERT, {"workspace_id": ws.id, "message_id": observation.message_id,
+                             "response": response, "created_at": now},
+        )  # fmt: skip
     return response
 
 
 def _drop_suppressed(
-    uow: UnitOfWork, ws: WorkspaceContext, screened: Screened, observation: Observation
+    uow: UnitOfWork,
+    ws: WorkspaceContext,
+    screened: Screened,
+    observation: Observation,
+    candidates: list[Identifier],
 ) -> None:
-    """Erased identifiers come back as ``ignored`` with reason ``suppressed``."""
-    keys = {ws.suppression_key(i): i for i in screened.accepted}
+    """Erased identifiers among ``candidates`` come back as ``ignored`` with reason
+    ``suppressed``."""
+    if not candidates:
+        return
+    keys = {ws.suppression_key(i): i for i in candidates}
     hits = set(
-        uow.session.execute(
-            select(Suppression.key_hash).where(
-                Suppression.workspace_id == ws.id, Suppression.key_hash.in_(list(keys))
-            )
-        ).scalars()
+        connection_of(uow.session).execute(_SUPPRESSED, {"ws": ws.id, "keys": list(keys)}).scalars()
     )
     if hits:
         drop_suppressed(ws, screened, observation, {keys[k] for k in hits})
@@ -167,10 +183,9 @@ def _index_of(identifier: Identifier, observation: Observation, ws: WorkspaceCon
 
 
 def _snapshot(
-    graph: GraphRepository, accepted: list[Identifier]
+    graph: GraphRepository, owners: dict[Identifier, tuple[int, str]]
 ) -> tuple[Snapshot, dict[str, PersonRow], dict[Identifier, int]]:
-    """Read, under lock, the persons that own any accepted identifier."""
-    owners = graph.owners(accepted)
+    """Read, under lock, the persons that own any accepted identifier (``owners``)."""
     person_ids = {person for _, person in owners.values()}
     persons = graph.persons(person_ids, lock=True)
     if len(persons) != len(person_ids) or any(p.merged_into for p in persons.values()):

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from identity.identifiers import Identifier
-from identity.store.models import History, Hold, IdentifierRow, Link, Person, table
-from identity.store.upsert import upsert
+from identity.store.models import Base, History, Hold, IdentifierRow, Link, Person, table
+from identity.store.upsert import connection_of, upsert
 
 __all__ = ["GraphRepository", "PersonRow", "Snapshot"]
 
@@ -63,6 +63,7 @@ class GraphRepository:
         self.session = session
         self.workspace_id = workspace_id
         self.sqlite = sqlite
+        self._connection: Connection | None = None
 
     # -- reads --------------------------------------------------------------------------
     def owners(self, identifiers: Sequence[Identifier]) -> dict[Identifier, tuple[int, str]]:
@@ -83,7 +84,7 @@ class GraphRepository:
             params: dict[str, Any] = {"ws": self.workspace_id}
             for n, (kind, scope, values) in enumerate(part):
                 params.update({f"k{n}": kind, f"s{n}": scope, f"v{n}": values})
-            for row_id, kind, scope, value, person_id in self.session.execute(
+            for row_id, kind, scope, value, person_id in self._run(
                 _owners_query(len(part)), params
             ):
                 found[Identifier(kind, scope, value)] = (row_id, person_id)
@@ -93,25 +94,16 @@ class GraphRepository:
         """Person rows, locked ``FOR UPDATE`` in id order when asked (PostgreSQL)."""
         if not person_ids:
             return {}
-        t = table(Person).c
-        query = (
-            select(t.id, t.created_at, t.merged_into, t.activity)
-            .where(t.workspace_id == self.workspace_id, t.id.in_(sorted(person_ids)))
-            .order_by(t.id)
+        rows = self._run(
+            _persons_query(lock and not self.sqlite),
+            {"ws": self.workspace_id, "ids": sorted(person_ids)},
         )
-        if lock and not self.sqlite:
-            query = query.with_for_update()
-        return {row.id: PersonRow(*row) for row in self.session.execute(query)}
+        return {row.id: PersonRow(*row) for row in rows}
 
     def members(self, person_ids: Collection[str]) -> dict[str, list[tuple[int, Identifier]]]:
-        t = table(IdentifierRow).c
         found: dict[str, list[tuple[int, Identifier]]] = defaultdict(list)
         if person_ids:
-            rows = self.session.execute(
-                select(t.id, t.kind, t.scope, t.value, t.person_id).where(
-                    t.person_id.in_(list(person_ids))
-                )
-            )
+            rows = self._run(_members_query(), {"ids": list(person_ids)})
             for row_id, kind, scope, value, person_id in rows:
                 found[person_id].append((row_id, Identifier(kind, scope, value)))
         return found
@@ -119,12 +111,8 @@ class GraphRepository:
     def holds_among(self, person_ids: Collection[str]) -> set[frozenset[str]]:
         if len(person_ids) < 2:
             return set()
-        t = table(Hold).c
         ids = list(person_ids)
-        rows = self.session.execute(
-            select(t.person_a, t.person_b).where(t.person_a.in_(ids), t.person_b.in_(ids))
-        )
-        return {frozenset(row) for row in rows}
+        return {frozenset(row) for row in self._run(_holds_query(), {"a": ids, "b": ids})}
 
     def live_person_id(self, person_id: str) -> str | None:
         """The survivor an id stands for (itself when live); ``None`` when unknown."""
@@ -141,18 +129,13 @@ class GraphRepository:
     # -- writes -------------------------------------------------------------------------
     def create_person(self, person_id: str, now: datetime) -> PersonRow:
         activity = [0] * 24
-        self.session.execute(
-            insert(Person),
-            [{"id": person_id, "workspace_id": self.workspace_id, "created_at": now,
-              "updated_at": now, "activity": activity}],
-        )  # fmt: skip
+        self._run(_insert(Person), [{"id": person_id, "workspace_id": self.workspace_id,
+                                      "created_at": now, "updated_at": now,
+                                      "activity": activity}])  # fmt: skip
         return PersonRow(person_id, now, None, activity)
 
     def set_activity(self, person_id: str, activity: list[int], now: datetime) -> None:
-        t = table(Person).c
-        self.session.execute(
-            update(table(Person)).where(t.id == person_id).values(activity=activity, updated_at=now)
-        )
+        self._run(_activity_update(), {"b_id": person_id, "b_activity": activity, "b_now": now})
 
     def add_identifiers(
         self, person_id: str, identifiers: Sequence[Identifier], at: datetime
@@ -164,24 +147,12 @@ class GraphRepository:
              "value": i.value, "person_id": person_id, "first_seen": at, "last_seen": at}
             for i in identifiers
         ]  # fmt: skip
-        t = table(IdentifierRow)
-        result = self.session.execute(
-            insert(t).returning(t.c.id, t.c.kind, t.c.scope, t.c.value), rows
-        )
+        result = self._run(_identifiers_insert(), rows)
         return {Identifier(k, s, v): row_id for row_id, k, s, v in result}
 
     def touch_identifiers(self, row_ids: Collection[int], at: datetime) -> None:
-        if not row_ids:
-            return
-        t = table(IdentifierRow).c
-        self.session.execute(
-            update(table(IdentifierRow))
-            .where(t.id.in_(list(row_ids)), or_(t.last_seen < at, t.first_seen > at))
-            .values(
-                last_seen=case((t.last_seen < at, at), else_=t.last_seen),
-                first_seen=case((t.first_seen > at, at), else_=t.first_seen),
-            )
-        )
+        if row_ids:
+            self._run(_touch_update(), {"ids": list(row_ids), "at": at})
 
     def record_links(
         self,
@@ -194,14 +165,9 @@ class GraphRepository:
         """Add or strengthen the links from ``source`` to each target."""
         if not targets:
             return
-        t = table(Link).c
         existing = {
             row.target_id: row
-            for row in self.session.execute(
-                select(
-                    t.id, t.target_id, t.first_seen, t.last_seen, t.count.label("seen"), t.channels
-                ).where(t.source_id == source, t.target_id.in_(list(targets)))
-            )
+            for row in self._run(_links_query(), {"source": source, "targets": list(targets)})
         }
         fresh = [
             {"workspace_id": self.workspace_id, "source_id": source, "target_id": target,
@@ -210,21 +176,17 @@ class GraphRepository:
             for target in targets if target not in existing
         ]  # fmt: skip
         if fresh:
-            self.session.execute(insert(table(Link)), fresh)
+            self._run(_insert(Link), fresh)
+        changes = []
         for row in existing.values():
             channels = list(row.channels)
             if channel and channel not in channels:
                 channels.append(channel)
-            self.session.execute(
-                update(table(Link))
-                .where(t.id == row.id)
-                .values(
-                    count=row.seen + 1,
-                    first_seen=min(row.first_seen, at),
-                    last_seen=max(row.last_seen, at),
-                    channels=channels,
-                )
-            )
+            changes.append({"b_id": row.id, "b_count": row.seen + 1, "b_channels": channels,
+                            "b_first": min(row.first_seen, at),
+                            "b_last": max(row.last_seen, at)})  # fmt: skip
+        if changes:
+            self._run(_link_update(), changes)
 
     def absorb_persons(self, survivor: str, absorbed: Sequence[str], now: datetime) -> None:
         """Move the absorbed persons' identifiers and holds to the survivor; keep their
@@ -261,7 +223,98 @@ class GraphRepository:
     def record_history(self, entries: Iterable[dict[str, Any]]) -> None:
         rows = [{"workspace_id": self.workspace_id, **entry} for entry in entries]
         if rows:
-            self.session.execute(insert(table(History)), rows)
+            self._run(_insert(History), rows)
+
+    def _run(self, statement: Executable, params: Any = None) -> Any:
+        if self._connection is None:
+            self._connection = connection_of(self.session)
+        return self._connection.execute(statement, params)
+
+
+# Statements are built once (and so compiled once per dialect); bind parameters named
+# ``b_*`` stand for values that share a column's name.
+@functools.cache
+def _insert(model: type[Base]) -> Executable:
+    return insert(table(model))
+
+
+@functools.cache
+def _persons_query(lock: bool) -> Executable:
+    t = table(Person).c
+    query = (
+        select(t.id, t.created_at, t.merged_into, t.activity)
+        .where(t.workspace_id == bindparam("ws"), t.id.in_(bindparam("ids", expanding=True)))
+        .order_by(t.id)
+    )
+    return query.with_for_update() if lock else query
+
+
+@functools.cache
+def _members_query() -> Executable:
+    t = table(IdentifierRow).c
+    return select(t.id, t.kind, t.scope, t.value, t.person_id).where(
+        t.person_id.in_(bindparam("ids", expanding=True))
+    )
+
+
+@functools.cache
+def _holds_query() -> Executable:
+    t = table(Hold).c
+    return select(t.person_a, t.person_b).where(
+        t.person_a.in_(bindparam("a", expanding=True)),
+        t.person_b.in_(bindparam("b", expanding=True)),
+    )
+
+
+@functools.cache
+def _activity_update() -> Executable:
+    t = table(Person).c
+    return (
+        update(table(Person))
+        .where(t.id == bindparam("b_id"))
+        .values(activity=bindparam("b_activity"), updated_at=bindparam("b_now"))
+    )
+
+
+@functools.cache
+def _identifiers_insert() -> Executable:
+    t = table(IdentifierRow)
+    return insert(t).returning(t.c.id, t.c.kind, t.c.scope, t.c.value)
+
+
+@functools.cache
+def _touch_update() -> Executable:
+    t = table(IdentifierRow).c
+    at = bindparam("at", type_=t.last_seen.type)
+    return (
+        update(table(IdentifierRow))
+        .where(t.id.in_(bindparam("ids", expanding=True)), or_(t.last_seen < at, t.first_seen > at))
+        .values(
+            last_seen=case((t.last_seen < at, at), else_=t.last_seen),
+            first_seen=case((t.first_seen > at, at), else_=t.first_seen),
+        )
+    )
+
+
+@functools.cache
+def _links_query() -> Executable:
+    t = table(Link).c
+    return select(
+        t.id, t.target_id, t.first_seen, t.last_seen, t.count.label("seen"), t.channels
+    ).where(
+        t.source_id == bindparam("source"), t.target_id.in_(bindparam("targets", expanding=True))
+    )
+
+
+@functools.cache
+def _link_update() -> Executable:
+    t = table(Link).c
+    return (
+        update(table(Link))
+        .where(t.id == bindparam("b_id"))
+        .values(count=bindparam("b_count"), first_seen=bindparam("b_first"),
+                last_seen=bindparam("b_last"), channels=bindparam("b_channels"))
+    )  # fmt: skip
 
 
 @functools.cache

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection
+from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from identity.audience import trait_text
 from identity.profile import Profile, Seen, TraitValue
-from identity.store.models import Person, PersonChannel, PersonTag, PersonTrait, table
-from identity.store.upsert import upsert
+from identity.store.models import Base, Person, PersonChannel, PersonTag, PersonTrait, table
+from identity.store.upsert import connection_of, upsert
 
 __all__ = ["ProfileRepository", "channel_set"]
 
@@ -31,6 +34,12 @@ class ProfileRepository:
     def __init__(self, session: Session, workspace_id: int) -> None:
         self.session = session
         self.workspace_id = workspace_id
+        self._connection: Connection | None = None
+
+    def _db(self) -> Connection:
+        if self._connection is None:
+            self._connection = connection_of(self.session)
+        return self._connection
 
     def load(
         self,
@@ -43,29 +52,21 @@ class ProfileRepository:
         ``channels`` to load only those entries (``None`` loads all)."""
         ids = list(activity)
         profiles = {pid: Profile(activity=list(activity[pid])) for pid in ids}
-        tr, tg, ch = table(PersonTrait).c, table(PersonTag).c, table(PersonChannel).c
+        connection = self._db()
         if traits is None or traits:
-            query = select(tr.person_id, tr.name, tr.value, tr.updated_at, tr.source).where(
-                tr.person_id.in_(ids)
-            )
-            if traits is not None:
-                query = query.where(tr.name.in_(list(traits)))
-            for pid, name, value, at, source in self.session.execute(query):
+            query = _load_query(PersonTrait, traits is not None)
+            params = {"ids": ids, "names": list(traits or ())}
+            for pid, name, value, at, source in connection.execute(query, params):
                 profiles[pid].traits[name] = TraitValue(value, at, source)
-        for entries_table, key, wanted, target in (
-            (tg, tg.tag, tags, "tags"),
-            (ch, ch.channel, channels, "channels"),
+        for model, wanted, target in (
+            (PersonTag, tags, "tags"),
+            (PersonChannel, channels, "channels"),
         ):
             if wanted is not None and not wanted:
                 continue
-            query = select(
-                entries_table.person_id, key, entries_table.first_seen,
-                entries_table.last_seen, entries_table.count,
-            )  # fmt: skip
-            query = query.where(entries_table.person_id.in_(ids))
-            if wanted is not None:
-                query = query.where(key.in_(list(wanted)))
-            for pid, name, first, last, count in self.session.execute(query):
+            params = {"ids": ids, "names": list(wanted or ())}
+            query = _load_query(model, wanted is not None)
+            for pid, name, first, last, count in connection.execute(query, params):
                 getattr(profiles[pid], target)[name] = Seen(first, last, count)
         return profiles
 
@@ -73,7 +74,7 @@ class ProfileRepository:
         """Write every entry of ``profile`` (activity is the person row's business)."""
         base = {"person_id": person_id, "workspace_id": self.workspace_id}
         upsert(
-            self.session,
+            self._db(),
             table(PersonTrait),
             [
                 {**base, "name": name, "value": t.value, "value_text": trait_text(t.value),
@@ -93,12 +94,12 @@ class ProfileRepository:
                  "count": s.count}
                 for name, s in entries.items()
             ]  # fmt: skip
-            upsert(self.session, seen_table, rows, keys=["person_id", key], update=seen_columns)
+            upsert(self._db(), seen_table, rows, keys=["person_id", key], update=seen_columns)
 
     def drop(self, person_ids: Collection[str]) -> None:
         ids = list(person_ids)
         for model in (PersonTrait, PersonTag, PersonChannel):
-            self.session.execute(delete(model).where(model.person_id.in_(ids)))
+            self._db().execute(delete(model).where(model.person_id.in_(ids)))
 
     def refresh_channel_sets(self, person_ids: Collection[str]) -> None:
         """Set ``persons.channel_set`` of each person from its channel rows. Call it
@@ -113,10 +114,25 @@ class ProfileRepository:
         for start in range(0, len(ids), _BATCH):
             batch = ids[start : start + _BATCH]
             channels: dict[str, list[str]] = {pid: [] for pid in batch}
-            for pid, name in self.session.execute(
+            for pid, name in self._db().execute(
                 select(ch.person_id, ch.channel).where(ch.person_id.in_(batch))
             ):
                 channels[pid].append(name)
             rows = [{"person": pid, "channels": channel_set(names)}
                     for pid, names in channels.items()]  # fmt: skip
-            self.session.connection().execute(statement, rows)
+            self._db().execute(statement, rows)
+
+
+@functools.cache
+def _load_query(model: type[Base], named: bool) -> Select[Any]:
+    """The entries of the persons ``ids`` (and, when ``named``, of the ``names`` only),
+    built once per table and shape."""
+    t = table(model).c
+    if model is PersonTrait:
+        query = select(t.person_id, t.name, t.value, t.updated_at, t.source)
+        name = t.name
+    else:
+        name = t.tag if model is PersonTag else t.channel
+        query = select(t.person_id, name, t.first_seen, t.last_seen, t.count)
+    query = query.where(t.person_id.in_(bindparam("ids", expanding=True)))
+    return query.where(name.in_(bindparam("names", expanding=True))) if named else query

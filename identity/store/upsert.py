@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
-__all__ = ["upsert"]
+__all__ = ["connection_of", "upsert"]
 
 
 def upsert(
@@ -24,14 +27,31 @@ def upsert(
     ``add`` columns to what is stored (with neither, do nothing)."""
     if not rows:
         return
-    bind = session.get_bind() if isinstance(session, Session) else session
-    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
+    connection = connection_of(session)
+    statement = _statement(
+        table, connection.dialect.name == "postgresql", tuple(keys), tuple(update), tuple(add)
+    )
+    connection.execute(statement, list(rows))
+
+
+def connection_of(session: Session | Connection) -> Connection:
+    """The connection of a session's transaction: Core statements need no ORM."""
+    return session.connection() if isinstance(session, Session) else session
+
+
+@functools.cache
+def _statement(
+    table: Table, postgres: bool, keys: tuple[str, ...], update: tuple[str, ...],
+    add: tuple[str, ...],
+) -> Executable:  # fmt: skip
+    """Built once per table and shape, so compiled once."""
+    statement = (postgresql if postgres else sqlite).insert(table)
     excluded = statement.excluded
     changes = {c: excluded[c] for c in update}
     changes.update({c: table.c[c] + excluded[c] for c in add})
-    if changes:
-        statement = statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-    session.execute(statement, list(rows))
+    built: Executable = (
+        statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
+        if changes
+        else statement.on_conflict_do_nothing(index_elements=list(keys))
+    )
+    return built
