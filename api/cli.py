@@ -26,11 +26,18 @@ from identity.store.uow import Store
 
 
 class Context:
-    """Settings read once from the environment; the store opened on first use."""
+    """Settings read once from the environment and the store opened, both on first use
+    (so that ``--help`` touches neither)."""
 
     def __init__(self) -> None:
-        self.settings = Settings.from_env()
+        self._settings: Settings | None = None
         self._workspaces: Workspaces | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
 
     @property
     def workspaces(self) -> Workspaces:
@@ -51,13 +58,7 @@ pass_context = click.make_pass_decorator(Context, ensure=True)
 @click.pass_context
 def main(click_context: click.Context) -> None:
     """Databank: identity resolution and the data bank profile."""
-    click_context.call_on_close(lambda: _close(click_context.obj))
-
-
-def _close(context: Any) -> None:
-    """Release the database connections of the context a command made, if it made one."""
-    if isinstance(context, Context):
-        context.close()
+    click_context.call_on_close(click_context.ensure_object(Context).close)
 
 
 @main.group()

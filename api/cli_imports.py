@@ -15,11 +15,11 @@ import click
 from tqdm import tqdm
 
 from identity.imports.presets import PRESETS, build_mapping
-from identity.imports.readers import FORMATS
+from identity.imports.readers import FORMATS, format_of
 from identity.imports.rows import OUTCOMES
 from identity.imports.spec import MappingSpec
 from identity.services import import_worker
-from identity.services.imports import get_import, list_rejects, start_import
+from identity.services.imports import get_import, list_imports, list_rejects, start_import
 
 __all__ = ["import_command", "imports", "worker"]
 
@@ -66,6 +66,11 @@ def _context() -> Any:
 @click.option("--channel", metavar="CHANNEL|{COLUMN}")
 @click.option("--event", metavar="EVENT|{COLUMN}")
 @click.option(
+    "--encoding",
+    metavar="CODEC",
+    help="The file's encoding: utf-8 (default), gb18030, gbk, big5, latin-1, ...",
+)
+@click.option(
     "--delimiter",
     metavar="CHAR",
     help="The CSV delimiter: one character, or tab, semicolon, pipe (default ,).",
@@ -90,8 +95,8 @@ def import_command(file: Path, workspace_name: str, preset: str | None, format_:
     ctx = _context()
     ws = ctx.workspaces.context_by_name(workspace_name)
     mapping = build_mapping(preset, MappingSpec(**spec))
-    format_ = format_ or ("jsonl" if file.suffix.lower() in (".jsonl", ".ndjson") else "csv")
-    status = start_import(ctx.workspaces.store, ws, file.resolve(), file.name, format_,
+    status = start_import(ctx.workspaces.store, ws, file.resolve(), file.name,
+                          format_of(file.name, format_),
                           mapping, chunk_rows)  # fmt: skip
     if not background and status["status"] in ("queued", "running"):
         try:
@@ -188,6 +193,20 @@ def _exit(signum: int, _frame: Any) -> None:
 @click.group()
 def imports() -> None:
     """Imports: their status and rejected rows."""
+
+
+@imports.command("list")
+@click.option("--workspace", "workspace_name", required=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+def list_command(workspace_name: str, limit: int) -> None:
+    """The latest imports of a workspace, newest first."""
+    ctx = _context()
+    ws = ctx.workspaces.context_by_name(workspace_name)
+    for status in list_imports(ctx.workspaces.store, ws, limit):
+        counts = ", ".join(f"{k} {v:,}" for k, v in status["counts"].items() if v)
+        click.echo(f"{status['import_id']}  {status['created_at']:%Y-%m-%d %H:%M}  "
+                   f"{status['status']:<8} {status['rows_done']:>12,} rows  "
+                   f"{status['filename']}  ({counts or 'nothing yet'})")  # fmt: skip
 
 
 @imports.command("show")

@@ -42,6 +42,7 @@ class ImportFormSchema(StrictSchema):
     channel = _spec("a channel name or {COLUMN}")
     event = _spec("an event name or {COLUMN}")
     delimiter = _spec("the CSV delimiter: one character, or tab, semicolon, pipe (default ,)")
+    encoding = _spec("the file's encoding: utf-8 (default), gb18030, gbk, big5, latin-1, ...")
     chunk_rows = fields.Integer(validate=validate.Range(1, 1_000_000))
 
     @post_load
@@ -49,7 +50,7 @@ class ImportFormSchema(StrictSchema):
         spec = MappingSpec(data.get("map", ()), data.get("kinds", ()), data.get("trait", ()),
                            data.get("tag", ()), data.get("time"), data.get("message_id"),
                            data.get("channel"), data.get("event"),
-                           data.get("delimiter"))  # fmt: skip
+                           data.get("delimiter"), data.get("encoding"))  # fmt: skip
         return {"preset": data.get("preset"), "format": data.get("format"), "spec": spec,
                 "chunk_rows": data.get("chunk_rows")}  # fmt: skip
 

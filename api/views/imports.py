@@ -22,6 +22,7 @@ from api.schemas_imports import (
 from api.state import store
 from api.uploads import accepts_upload, keep_upload, the_upload
 from identity.imports.presets import build_mapping
+from identity.imports.readers import format_of
 from identity.services import imports as import_service
 
 blp = Blueprint("imports", __name__, url_prefix="/v1/imports", description="Batch imports")
@@ -40,7 +41,7 @@ def start_import(form: dict[str, Any]) -> Any:
     (the answer names the earlier import in ``duplicate_of``)."""
     upload = the_upload()
     name = upload.filename or "upload"
-    format = form["format"] or ("jsonl" if name.lower().endswith((".jsonl", ".ndjson")) else "csv")
+    format = format_of(name, form["format"])
     mapping = build_mapping(form["preset"], form["spec"])
     path = keep_upload(upload, format)
     try:

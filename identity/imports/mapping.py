@@ -74,6 +74,7 @@ class ImportMapping:
     channel: Source | None = None
     event: Source | None = None
     delimiter: str = ","
+    encoding: str = "utf-8"
     #: Columns a preset reads if the file has them (see :meth:`fit`).
     optional: frozenset[str] = frozenset()
     #: Spelling problems found while parsing, reported by :meth:`check` with the rest.
@@ -168,6 +169,7 @@ class ImportMapping:
             "channel": self.channel and self.channel.text,
             "event": self.event and self.event.text,
             "delimiter": self.delimiter,
+            "encoding": self.encoding,
         }
 
     @classmethod
@@ -186,6 +188,7 @@ class ImportMapping:
             channel=_source(document.get("channel")),
             event=_source(document.get("event")),
             delimiter=document.get("delimiter", ","),
+            encoding=document.get("encoding", "utf-8"),
         )
 
 

@@ -28,12 +28,21 @@ from identity.imports.rows import ImportRow, Reject
 from identity.observation import Observation
 from identity.policy import Policy
 
-__all__ = ["FORMATS", "Position", "read_header", "read_rows"]
+__all__ = ["FORMATS", "Position", "format_of", "read_header", "read_rows"]
 
 FORMATS = ("csv", "jsonl")
 MAX_LINE_BYTES = 1 << 20
 
 Item = tuple[ImportRow | Reject, "Position"]
+
+
+def format_of(filename: str, given: str | None = None) -> str:
+    """The given format, else ``jsonl`` for a ``.jsonl`` or ``.ndjson`` name, else ``csv``.
+
+    >>> format_of("events.NDJSON"), format_of("export.txt"), format_of("x.jsonl", "csv")
+    ('jsonl', 'csv', 'csv')
+    """
+    return given or ("jsonl" if filename.lower().endswith((".jsonl", ".ndjson")) else "csv")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +60,13 @@ class Position:
         return cls(int(document["line"]), int(document["offset"])) if document else None
 
 
-def read_header(path: Path, delimiter: str = ",") -> tuple[list[str], Position]:
-    """The CSV header's column names and the position of the first data row."""
+def read_header(path: Path, mapping: ImportMapping | None = None) -> tuple[list[str], Position]:
+    """The CSV header's column names and the position of the first data row (in the
+    mapping's delimiter and encoding)."""
+    mapping = mapping or ImportMapping()
     with path.open("rb") as handle:
-        lines = _Lines(handle, Position())
-        record = next(csv.reader(lines, delimiter=delimiter), None)
+        lines = _Lines(handle, Position(), mapping.encoding)
+        record = next(csv.reader(lines, delimiter=mapping.delimiter), None)
         if record is None:
             raise InvalidInput("the file is empty", {"file": "a CSV export needs a header row"})
         if lines.bad:
@@ -90,12 +101,12 @@ def _read_csv(
     default_time: datetime,
     start: Position | None,
 ) -> Iterator[Item]:
-    header, body = read_header(path, mapping.delimiter)
+    header, body = read_header(path, mapping)
     parser = RowParser(mapping, header, policy, default_time)
     start = start or body
     with path.open("rb") as handle:
         handle.seek(start.offset)
-        lines = _Lines(handle, start)
+        lines = _Lines(handle, start, mapping.encoding)
         reader = csv.reader(lines, delimiter=mapping.delimiter)
         while True:
             first = lines.line + 1
@@ -123,7 +134,7 @@ def _read_jsonl(
     defaults = {"channel": mapping.channel, "event": mapping.event}
     with path.open("rb") as handle:
         handle.seek(start.offset)
-        lines = _Lines(handle, start)
+        lines = _Lines(handle, start, mapping.encoding)
         for text in lines:
             line = lines.line
             if lines.bad:
@@ -167,8 +178,10 @@ class _Lines:
     mended, with ``bad`` saying what was wrong, so that the row it belongs to is
     rejected and the rest of the file still reads."""
 
-    def __init__(self, handle: IO[bytes], start: Position) -> None:
+    def __init__(self, handle: IO[bytes], start: Position, encoding: str) -> None:
         self.handle = handle
+        self.encoding = encoding
+        self.label = "UTF-8" if encoding == "utf-8" else encoding
         self.line = start.line
         self.offset = start.offset
         self.bad: str | None = None
@@ -184,10 +197,10 @@ class _Lines:
                 yield "\n"
                 continue
             try:
-                yield raw.decode("utf-8")
+                yield raw.decode(self.encoding)
             except UnicodeDecodeError as exc:
-                self.bad = self.bad or f"invalid UTF-8 at byte offset {at + exc.start}"
-                yield raw.decode("utf-8", "replace")
+                self.bad = self.bad or f"invalid {self.label} at byte offset {at + exc.start}"
+                yield raw.decode(self.encoding, "replace")
 
     def _skip_rest(self) -> int:
         skipped = 0

@@ -5,6 +5,7 @@ The syntax is described in :mod:`identity.imports.mapping` and ``docs/imports.md
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,8 @@ class MappingSpec:
     """Each option as written: ``maps`` are ``COLUMN=KIND[@SCOPE]``, ``kinds`` are
     ``COLUMN=VALUE:KIND,...``, ``traits`` ``COLUMN[=TRAIT]``, ``tags`` column names,
     ``time`` ``COLUMN[:FORMAT]``; ``channel`` and ``event`` a text or ``{COLUMN}``;
-    ``delimiter`` one character or ``tab``, ``semicolon``, ``pipe``."""
+    ``delimiter`` one character or ``tab``, ``semicolon``, ``pipe``; ``encoding`` a codec
+    that spells ASCII as ASCII (``utf-8``, ``gb18030``, ``gbk``, ``big5``, ``latin-1``)."""
 
     maps: Sequence[str] = ()
     kinds: Sequence[str] = ()
@@ -31,6 +33,7 @@ class MappingSpec:
     channel: str | None = None
     event: str | None = None
     delimiter: str | None = None
+    encoding: str | None = None
 
     def over(self, base: MappingSpec) -> MappingSpec:
         """This spec laid over ``base``: lists add (a later column wins), texts replace."""
@@ -44,6 +47,7 @@ class MappingSpec:
             channel=self.channel or base.channel,
             event=self.event or base.event,
             delimiter=self.delimiter or base.delimiter,
+            encoding=self.encoding or base.encoding,
         )
 
     def columns(self) -> set[str]:
@@ -93,6 +97,7 @@ def parse_mapping(
         channel=_source(spec.channel),
         event=_source(spec.event),
         delimiter=_delimiter(spec.delimiter, problems),
+        encoding=_encoding(spec.encoding, problems),
         optional=frozenset(optional),
         spelling=problems,
     )
@@ -166,6 +171,22 @@ def _delimiter(text: str | None, problems: dict[str, str]) -> str:
         problems["delimiter"] = "one character, or tab, semicolon, pipe"
         return ","
     return chosen
+
+
+_ASCII = "\n\r\t ,;|\"'{}[]:azAZ09"
+
+
+def _encoding(text: str | None, problems: dict[str, str]) -> str:
+    """A codec in which lines and delimiters are the ASCII bytes they are in UTF-8, so
+    that a file can be split into lines and rows before it is decoded."""
+    try:
+        name = codecs.lookup(text or "utf-8").name
+        if _ASCII.encode(name) == _ASCII.encode("ascii"):
+            return name
+    except (LookupError, ValueError):  # an unknown name, or one with a NUL in it
+        pass
+    problems["encoding"] = "an ASCII-compatible encoding, e.g. utf-8, gb18030, gbk, big5, latin-1"
+    return "utf-8"
 
 
 def _source(text: str | None) -> Source | None:

@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "file_digest",
     "get_import",
+    "list_imports",
     "list_rejects",
     "prepare_mapping",
     "start_import",
@@ -53,7 +54,7 @@ def prepare_mapping(
     if format == "jsonl":
         mapping.check(None, ws.policy)
         return mapping
-    header, _ = read_header(path, mapping.delimiter)
+    header, _ = read_header(path, mapping)
     fitted = mapping.fit(header)
     fitted.check(header, ws.policy)
     return fitted
@@ -127,6 +128,19 @@ def _earlier(uow: UnitOfWork, ws: WorkspaceContext, job: dict[str, Any]) -> Impo
 def get_import(store: Store, ws: WorkspaceContext, import_id: str) -> dict[str, Any]:
     """The status document of an import of this workspace (404 for any other)."""
     return read(store, lambda uow: status_document(_load(uow, ws, import_id)))
+
+
+def list_imports(store: Store, ws: WorkspaceContext, limit: int = 20) -> list[dict[str, Any]]:
+    """The workspace's latest imports, newest first."""
+
+    def work(uow: UnitOfWork) -> list[dict[str, Any]]:
+        rows = uow.session.scalars(
+            select(Import).where(Import.workspace_id == ws.id)
+            .order_by(Import.created_at.desc(), Import.id.desc()).limit(limit)
+        )  # fmt: skip
+        return [status_document(row) for row in rows]
+
+    return read(store, work)
 
 
 def list_rejects(

@@ -106,6 +106,8 @@ def test_a_queued_import_is_run_by_the_worker(databank, store, ws, tmp_path):
     assert queued["status"] == "queued" and queued["rows_done"] == 0
 
     assert "worker ran 1 import(s)" in databank("worker", "--once").output
+    listed = databank("imports", "list", "--workspace", "acme").output
+    assert queued["import_id"] in listed and "done" in listed and "e.csv" in listed
     shown = json.loads(databank("imports", "show", queued["import_id"], "--workspace", "acme",
                                 "--json").output)  # fmt: skip
     assert shown["status"] == "done" and shown["rows_done"] == 120

@@ -3,7 +3,7 @@ moments after a checkpoint, then started again until the import is done. The sto
 state must be the one an uninterrupted run of the same file reaches, on SQLite and
 PostgreSQL.
 
-``DATABANK_KILL_TEST_ROWS`` sets the file's size (default 12,000 rows in chunks of 600).
+``DATABANK_KILL_TEST_ROWS`` sets the file's size (default 6,000 rows in chunks of 300).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from tests.integration.import_files import (
 )
 from tests.invariants import assert_invariants
 
-ROWS = int(os.environ.get("DATABANK_KILL_TEST_ROWS", "12000"))
+ROWS = int(os.environ.get("DATABANK_KILL_TEST_ROWS", "6000"))
 CHUNK = max(ROWS // 20, 1)
 KILLS = 3
 

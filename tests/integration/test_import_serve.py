@@ -64,9 +64,9 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None
     while time.monotonic() < deadline:
         assert server.poll() is None, log.read_text()
         try:
-            requests.get(f"{url}/healthz", timeout=1)
+            requests.get(f"{url}/healthz", timeout=5)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still booting its worker
             time.sleep(0.2)
     pytest.fail("databank serve did not come up:\n" + log.read_text())
 

@@ -153,3 +153,13 @@ def test_a_delimiter_is_one_character_and_only_for_csv():
     assert "delimiter" in problems(parse_mapping, maps=["a=idfa"], delimiter="::")
     assert parse_mapping(maps=["a=idfa"], delimiter="semicolon").delimiter == ";"
     assert "delimiter" in problems(parse_mapping(delimiter="tab").check, None, POLICY)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "cp037", "no-such-codec"])
+def test_an_encoding_must_spell_ascii_as_ascii(encoding):
+    assert "encoding" in problems(parse_mapping, maps=["a=idfa"], encoding=encoding)
+    assert parse_mapping(maps=["a=idfa"], encoding="GBK").encoding == "gbk"
+
+
+def test_an_encoding_name_with_a_nul_is_a_problem_not_a_crash():
+    assert "encoding" in problems(parse_mapping, maps=["a=idfa"], encoding="utf\x00-8")

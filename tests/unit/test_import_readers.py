@@ -240,7 +240,19 @@ def test_a_runaway_quoted_field_and_an_overlong_line_are_rejected_and_reading_go
 @pytest.mark.parametrize(("spelt", "char"), [("tab", "\t"), (";", ";"), ("pipe", "|")])
 def test_a_delimiter_other_than_a_comma(tmp_path, spelt, char):
     path = write(tmp_path, f"id{char}tags\na{char}x,y\n")
-    [row] = items(path, spec_mapping(maps=["id=anonymous_id"], tags=["tags"], delimiter=spelt))
+    mapping = spec_mapping(maps=["id=anonymous_id"], tags=["tags"], delimiter=spelt)
+    [row] = items(path, mapping)
 
     assert list(row.observation.tags) == ["x", "y"]
-    assert read_header(path, char)[0] == ["id", "tags"]
+    assert read_header(path, mapping)[0] == ["id", "tags"]
+
+
+def test_a_gb18030_export_reads_with_its_encoding_and_bad_bytes_name_it(tmp_path):
+    content = "会员号,等级\nM1,金卡\n".encode("gb18030") + b"M2,\x81\n"
+    path = write(tmp_path, content)
+    mapping = spec_mapping(maps=["会员号=member_id"], traits=["等级=membership_level"],
+                           encoding="GB18030")  # fmt: skip
+    found = items(path, mapping)
+
+    assert found[0].observation.traits == {"membership_level": "金卡"}
+    assert rejects(found) == {3: f"invalid gb18030 at byte offset {len(content) - 2}"}
