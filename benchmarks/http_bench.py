@@ -72,6 +72,8 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=20_000, help="pre-loaded persons")
     parser.add_argument("--connections", default="8,32,64", help="for the maximum rate")
     parser.add_argument("--endpoints", default="resolve,identify", help="of the API")
+    parser.add_argument("--workers", type=int, help="override databank serve's default")
+    parser.add_argument("--threads", type=int, help="override databank serve's default")
     parser.add_argument("--label", default="", help="a name for this run in the JSON")
     parser.add_argument("--postgres", default=POSTGRES, help="admin URL of the server")
     args = parser.parse_args()
@@ -79,6 +81,8 @@ def main() -> None:
         sys.exit("wrk is not installed: apt-get install -y wrk (as root), then run again")
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     connections = [int(c) for c in args.connections.split(",")]
+    serving = [f"--{name}={getattr(args, name)}" for name in ("workers", "threads")
+               if getattr(args, name)]  # fmt: skip
     endpoints = [e for e in ("resolve", "identify") if e in args.endpoints.split(",")]
     started = datetime.now(UTC)
     load_before = os.getloadavg()
@@ -92,10 +96,10 @@ def main() -> None:
         for run in range(args.runs):
             print(f"run {run + 1}/{args.runs}", flush=True)
             figures: dict[str, Any] = {}
-            with bare_server() as url:
+            with bare_server(serving) as url:
                 figures["bare"] = measure(url, "bare", "", args, connections)
             for name, db_url in urls.items():
-                with databank_server(db_url, Path(tmp)) as url:
+                with databank_server(db_url, Path(tmp), serving) as url:
                     for endpoint in endpoints:
                         figures[f"{endpoint}/{name}"] = measure(
                             url, endpoint, keys[name], args, connections
@@ -204,18 +208,18 @@ def _env(url: str, tmp: Path) -> dict[str, str]:
 
 
 @contextmanager
-def databank_server(url: str, tmp: Path) -> Iterator[str]:
-    """``databank serve`` with its defaults but the port."""
+def databank_server(url: str, tmp: Path, serving: list[str]) -> Iterator[str]:
+    """``databank serve`` with its defaults but the port (and ``serving`` options)."""
     port = _free_port()
-    command = [str(BIN / "databank"), "serve", "--port", str(port)]
+    command = [str(BIN / "databank"), "serve", "--port", str(port), *serving]
     with _serving(command, _env(url, tmp), port, "/healthz") as base:
         yield base
 
 
 @contextmanager
-def bare_server() -> Iterator[str]:
+def bare_server(serving: list[str]) -> Iterator[str]:
     port = _free_port()
-    command = [sys.executable, str(HERE / "bare_app.py"), "--port", str(port)]
+    command = [sys.executable, str(HERE / "bare_app.py"), "--port", str(port), *serving]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with _serving(command, env, port, "/") as base:
         yield base

@@ -22,6 +22,7 @@ from identity.store.upsert import connection_of, upsert
 __all__ = ["GraphRepository", "PersonRow", "Snapshot"]
 
 _CHUNK = 400  # bound the size of IN (...) lists
+_LISTED = 4  # up to this many values of a group are bound one by one
 _BRANCHES = 100  # and the number of UNION ALL branches (SQLite allows 500)
 
 
@@ -83,10 +84,13 @@ class GraphRepository:
             part = branches[start : start + _BRANCHES]
             params: dict[str, Any] = {"ws": self.workspace_id}
             for n, (kind, scope, values) in enumerate(part):
-                params.update({f"k{n}": kind, f"s{n}": scope, f"v{n}": values})
-            for row_id, kind, scope, value, person_id in self._run(
-                _owners_query(len(part)), params
-            ):
+                params.update({f"k{n}": kind, f"s{n}": scope})
+                if len(values) > _LISTED:
+                    params[f"v{n}"] = values
+                else:
+                    params.update({f"v{n}_{j}": value for j, value in enumerate(values)})
+            sizes = tuple(len(values) if len(values) <= _LISTED else 0 for _, _, values in part)
+            for row_id, kind, scope, value, person_id in self._run(_owners_query(sizes), params):
                 found[Identifier(kind, scope, value)] = (row_id, person_id)
         return found
 
@@ -317,21 +321,29 @@ def _link_update() -> Executable:
     )  # fmt: skip
 
 
-@functools.cache
-def _owners_query(branches: int) -> Executable:
-    """The lookup of :meth:`GraphRepository.owners` for a number of (kind, scope) groups,
-    built once: parameters ``ws``, then ``k<n>``, ``s<n>`` and the list ``v<n>``."""
+@functools.lru_cache(maxsize=512)
+def _owners_query(sizes: tuple[int, ...]) -> Executable:
+    """The lookup of :meth:`GraphRepository.owners`, built once per shape: one branch per
+    (kind, scope) group with parameters ``ws``, ``k<n>``, ``s<n>`` and its values, which
+    are ``v<n>_<j>`` for the few of an online call (``sizes[n]`` of them: a plain
+    statement), else the list ``v<n>`` (``sizes[n]`` 0: an expanding IN)."""
     t = table(IdentifierRow).c
-    selects = [
-        select(t.id, t.kind, t.scope, t.value, t.person_id).where(
-            t.workspace_id == bindparam("ws"),
-            t.kind == bindparam(f"k{n}"),
-            t.scope == bindparam(f"s{n}"),
-            t.value.in_(bindparam(f"v{n}", expanding=True)),
+    selects = []
+    for n, size in enumerate(sizes):
+        values = (
+            t.value.in_(bindparam(f"v{n}", expanding=True))
+            if size == 0
+            else t.value.in_([bindparam(f"v{n}_{j}") for j in range(size)])
         )
-        for n in range(branches)
-    ]
-    return selects[0] if branches == 1 else union_all(*selects)
+        selects.append(
+            select(t.id, t.kind, t.scope, t.value, t.person_id).where(
+                t.workspace_id == bindparam("ws"),
+                t.kind == bindparam(f"k{n}"),
+                t.scope == bindparam(f"s{n}"),
+                values,
+            )
+        )
+    return selects[0] if len(selects) == 1 else union_all(*selects)
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
