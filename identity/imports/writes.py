@@ -105,8 +105,10 @@ def _fold_profiles(chunk: _Chunk) -> None:
     for profile in absorbed.values():
         wanted.add_profile(profile)
     profiles, dirty = chunk.profiles, chunk.dirty
+    traits, tags = wanted.lists()
     for part in chunk.bulk.chunks(sorted(keep)):
-        loaded = repository.load({p: stored[p].activity for p in part}, *wanted.lists())
+        # every channel: the person row keeps the set of them (``channel_set``)
+        loaded = repository.load({p: stored[p].activity for p in part}, traits, tags, None)
         profiles.update(loaded)
         dirty.update((p, _Names()) for p in loaded)
     for person, profile in absorbed.items():
@@ -140,8 +142,9 @@ class _Names:
         self.tags.update(profile.tags)
         self.channels.update(profile.channels)
 
-    def lists(self) -> tuple[list[str], list[str], list[str]]:
-        return sorted(self.traits), sorted(self.tags), sorted(self.channels)
+    def lists(self) -> tuple[list[str], list[str]]:
+        """The trait and tag names."""
+        return sorted(self.traits), sorted(self.tags)
 
 
 def _write_persons(chunk: _Chunk) -> None:
