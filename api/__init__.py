@@ -8,8 +8,9 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from api.errors import register_error_handlers
+from api.errors import PROBLEM_CONTENT_TYPE, ProblemSchema, register_error_handlers
 from api.state import Databank
+from api.uploads import DatabankRequest
 from identity.normalise import KeyedHasher
 from identity.services.workspaces import Workspaces
 from identity.settings import Settings
@@ -20,7 +21,18 @@ __all__ = ["create_app"]
 
 
 class DatabankApi(Api):  # type: ignore[misc]
-    """flask-smorest's Api with errors left to :mod:`api.errors`."""
+    """flask-smorest's Api with errors left to :mod:`api.errors` and documented as the
+    problem details they are."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        content_type = self.DEFAULT_RESPONSE_CONTENT_TYPE
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_CONTENT_TYPE
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = content_type
 
     def _register_error_handlers(self) -> None:
         register_error_handlers(self._app)
@@ -30,6 +42,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     """Build the app. ``settings`` default to the environment (``DATABANK_*``)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.request_class = DatabankRequest
     app.config.update(
         API_TITLE="Databank",
         API_VERSION="v1",
@@ -45,7 +58,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     engine = create_store_engine(settings.database_url)
     store = Store(engine)
     app.extensions["databank"] = Databank(
-        store, Workspaces(store, KeyedHasher(settings.secret_key))
+        store, Workspaces(store, KeyedHasher(settings.secret_key)), settings
     )
     api = DatabankApi(app, spec_kwargs={"info": {"description": _DESCRIPTION}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
@@ -56,6 +69,9 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     for blueprint in (identify.blp, persons.blp, policy.blp, insights.blp):
         api.register_blueprint(blueprint)
     _register_operator_kit(app, api)
+    from api.views import imports
+
+    api.register_blueprint(imports.blp)
     logging.getLogger("identity").setLevel(logging.INFO)
     return app
 

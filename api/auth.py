@@ -20,8 +20,9 @@ def workspaces() -> Workspaces:
     return current_app.extensions["databank"].workspaces  # type: ignore[no-any-return]
 
 
-def requires(scope: str) -> Callable[[F], F]:
-    """Authenticate the bearer key and demand ``scope`` before the view runs."""
+def requires(scope: str, *alternatives: str) -> Callable[[F], F]:
+    """Authenticate the bearer key and demand ``scope`` (or one of ``alternatives``)
+    before the view runs."""
 
     def decorate(view: F) -> F:
         @wraps(view)
@@ -29,7 +30,8 @@ def requires(scope: str) -> Callable[[F], F]:
             header = request.headers.get("Authorization", "")
             kind, _, key = header.partition(" ")
             found = workspaces().authenticate(key.strip() if kind.lower() == "bearer" else None)
-            found.require(scope)
+            if not found.scopes.intersection(alternatives):
+                found.require(scope)
             g.principal = found
             return view(*args, **kwargs)
 

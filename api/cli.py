@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
+from api.cli_demo import demo
+from api.cli_imports import import_command, imports, worker
 from identity.errors import Conflict, DatabankError
 from identity.identifiers import parse_identifier
 from identity.normalise import KeyedHasher
@@ -23,11 +26,18 @@ from identity.store.uow import Store
 
 
 class Context:
-    """Settings read once from the environment; the store opened on first use."""
+    """Settings read once from the environment and the store opened, both on first use
+    (so that ``--help`` touches neither)."""
 
     def __init__(self) -> None:
-        self.settings = Settings.from_env()
+        self._settings: Settings | None = None
         self._workspaces: Workspaces | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
 
     @property
     def workspaces(self) -> Workspaces:
@@ -36,13 +46,19 @@ class Context:
             self._workspaces = Workspaces(store, KeyedHasher(self.settings.secret_key))
         return self._workspaces
 
+    def close(self) -> None:
+        if self._workspaces is not None:
+            self._workspaces.store.engine.dispose()
+
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(click_context: click.Context) -> None:
     """Databank: identity resolution and the data bank profile."""
+    click_context.call_on_close(click_context.ensure_object(Context).close)
 
 
 @main.group()
@@ -117,17 +133,25 @@ DEFAULT_THREADS = 2
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", default=DEFAULT_WORKERS, show_default=True)
 @click.option("--threads", default=DEFAULT_THREADS, show_default=True, help="Threads per worker.")
+@click.option(
+    "--import-worker/--no-import-worker",
+    default=True,
+    show_default=True,
+    help="Also run `databank worker` beside the server, for uploaded imports.",
+)
 @pass_context
-def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve the API with gunicorn."""
+def serve(ctx: Context, host: str, port: int, workers: int, threads: int,
+          import_worker: bool) -> None:  # fmt: skip
+    """Serve the API with gunicorn (and an import worker, unless told not to)."""
     settings = ctx.settings
+    hooks = _import_worker_hooks() if import_worker else {}
 
     def load() -> Any:
         from api import create_app
 
         return create_app(settings)
 
-    run_gunicorn(load, host, port, workers, threads)
+    run_gunicorn(load, host, port, workers, threads, hooks)
 
 
 def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
@@ -143,19 +167,41 @@ def run_gunicorn(
     port: int = 8000,
     workers: int = DEFAULT_WORKERS,
     threads: int = DEFAULT_THREADS,
+    hooks: dict[str, Any] | None = None,
 ) -> None:
-    """Serve the WSGI app that ``load()`` builds with :func:`gunicorn_options`."""
+    """Serve the WSGI app that ``load()`` builds with :func:`gunicorn_options` (and
+    gunicorn server ``hooks``)."""
     from gunicorn.app.base import BaseApplication
+
+    hooks = hooks or {}
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            for name, value in gunicorn_options(host, port, workers, threads).items():
+            for name, value in {**gunicorn_options(host, port, workers, threads),
+                                **hooks}.items():  # fmt: skip
                 self.cfg.set(name, value)
 
         def load(self) -> Any:
             return load()
 
     Server().run()
+
+
+def _import_worker_hooks() -> dict[str, Any]:
+    """gunicorn hooks that start ``databank worker`` once the server is ready and stop
+    it when the server exits: the embedded default needs no second command."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def when_ready(server: Any) -> None:
+        started.append(subprocess.Popen([sys.executable, "-m", "api.cli", "worker"]))
+        server.log.info("import worker started (pid %s)", started[-1].pid)
+
+    def on_exit(server: Any) -> None:
+        for process in started:
+            process.terminate()
+            process.wait(timeout=30)
+
+    return {"when_ready": when_ready, "on_exit": on_exit}
 
 
 def run() -> None:
@@ -166,3 +212,10 @@ def run() -> None:
         details = "".join(f"\n  {field}: {why}" for field, why in exc.errors.items())
         click.echo(f"error: {exc.detail}{details}", err=True)
         sys.exit(1)
+
+
+for command in (demo, import_command, imports, worker):
+    main.add_command(command)
+
+if __name__ == "__main__":  # ``python -m api.cli``: how ``serve`` starts its worker
+    run()

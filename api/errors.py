@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, json
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from identity import errors
 
-__all__ = ["STATUS", "problem", "register_error_handlers"]
+__all__ = ["PROBLEM_CONTENT_TYPE", "STATUS", "ProblemSchema", "problem", "register_error_handlers"]
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,20 @@ STATUS: tuple[tuple[type[errors.DatabankError], int], ...] = (
     (errors.ConcurrentChange, 503),
 )
 RETRY_AFTER_SECONDS = "1"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, as every error answer is documented and sent."""
+
+    type = fields.String(metadata={"example": "urn:databank:problem:observation-refused"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(
+        keys=fields.String(), values=fields.Raw(),
+        metadata={"description": "what was wrong, by field (e.g. identifiers.0)"},
+    )  # fmt: skip
 
 
 def problem(
@@ -43,7 +58,7 @@ def problem(
     }
     if errors:
         body["errors"] = dict(errors)
-    response = Response(json.dumps(body), status, mimetype="application/problem+json")
+    response = Response(json.dumps(body), status, mimetype=PROBLEM_CONTENT_TYPE)
     response.headers.update(headers or {})
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="databank"'

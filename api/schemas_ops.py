@@ -124,7 +124,7 @@ class ErasureSchema(Schema):
 
 class HistoryQuerySchema(StrictSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
-    cursor = fields.Integer(validate=validate.Range(min=1))
+    cursor = fields.Integer(validate=validate.Range(1, 2**63 - 1))  # a 64-bit row id
 
 
 class HistoryEntrySchema(Schema):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from identity.services.workspaces import Workspaces
+from identity.settings import Settings
 from identity.store.uow import Store
 
 __all__ = ["Databank", "store"]
@@ -16,6 +17,7 @@ __all__ = ["Databank", "store"]
 class Databank:
     store: Store
     workspaces: Workspaces
+    settings: Settings | None = None
 
 
 def store() -> Store:

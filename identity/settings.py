@@ -20,10 +20,17 @@ class Settings:
     secret_key: bytes
     var_dir: Path
     max_body_bytes: int = 4 * 1024 * 1024
+    max_upload_bytes: int = 2 * 1024**3
+
+    @property
+    def upload_dir(self) -> Path:
+        """Where uploaded channel exports are kept while (and after) they are imported."""
+        return self.var_dir / "imports"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """``DATABANK_DATABASE_URL``, ``DATABANK_SECRET_KEY``, ``DATABANK_VAR_DIR``.
+        """``DATABANK_DATABASE_URL``, ``DATABANK_SECRET_KEY``, ``DATABANK_VAR_DIR``,
+        ``DATABANK_MAX_BODY_BYTES``, ``DATABANK_MAX_UPLOAD_BYTES`` (an import's file).
 
         Without a database URL the embedded SQLite file ``<var>/databank.sqlite`` is used;
         without a secret one is generated once and kept in ``<var>/secret_key``.
@@ -34,7 +41,8 @@ class Settings:
         secret = env.get("DATABANK_SECRET_KEY")
         key = secret.encode() if secret else _embedded_secret(var_dir)
         max_body = int(env.get("DATABANK_MAX_BODY_BYTES", 4 * 1024 * 1024))
-        return cls(url, key, var_dir, max_body)
+        max_upload = int(env.get("DATABANK_MAX_UPLOAD_BYTES", 2 * 1024**3))
+        return cls(url, key, var_dir, max_body, max_upload)
 
 
 def _embedded_secret(var_dir: Path) -> bytes:

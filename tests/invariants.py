@@ -4,7 +4,8 @@
 - every alias points straight at a live person;
 - no live person has more values of a ``(kind, scope)`` than the policy's limit;
 - every link joins two identifiers of one person, in the link's workspace;
-- profile rows (traits, tags, channels) belong only to live persons.
+- profile rows (traits, tags, channels) belong only to live persons;
+- each live person's ``channel_set`` is the sorted set of its channel rows.
 
 ``violations(engine)`` lists what is broken; ``assert_invariants(engine)`` fails with it.
 """
@@ -28,6 +29,7 @@ from identity.store.models import (
     PersonTrait,
     Workspace,
 )
+from identity.store.profiles import channel_set
 
 __all__ = ["assert_invariants", "stored_partition", "violations"]
 
@@ -41,6 +43,7 @@ def violations(engine: Engine) -> list[str]:
             *_limits_broken(connection),
             *_links_across_persons(connection),
             *_profiles_of_dead_persons(connection),
+            *_channel_sets_out_of_step(connection),
         ]
 
 
@@ -146,3 +149,16 @@ def _profiles_of_dead_persons(connection: Connection) -> Iterator[str]:
         )
         for (person,) in rows:
             yield f"{model.__tablename__} has rows of the absorbed person {person}"
+
+
+def _channel_sets_out_of_step(connection: Connection) -> Iterator[str]:
+    p, c = Person.__table__.c, PersonChannel.__table__.c
+    stored = dict(
+        connection.execute(select(p.id, p.channel_set).where(p.merged_into.is_(None))).all()
+    )
+    channels: dict[str, list[str]] = {}
+    for person, channel in connection.execute(select(c.person_id, c.channel)):
+        channels.setdefault(person, []).append(channel)
+    for person, value in stored.items():
+        if value != channel_set(channels.get(person, [])):
+            yield f"person {person} has channel_set {value}, not {channels.get(person)}"

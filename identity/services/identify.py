@@ -22,7 +22,15 @@ from identity.store.profiles import ProfileRepository
 from identity.store.uow import Store, UnitOfWork
 from identity.store.upsert import connection_of, upsert
 
-__all__ = ["apply_screened", "identify", "identify_many", "prior_answer"]
+__all__ = [
+    "answer_of",
+    "apply_screened",
+    "drop_suppressed",
+    "history_entries",
+    "identify",
+    "identify_many",
+    "prior_answer",
+]
 
 _m, _s = table(Message).c, table(Suppression).c
 _PRIOR_ANSWER = select(_m.response).where(
@@ -119,10 +127,10 @@ def apply_screened(
     head, *rest = decision.identifiers
     graph.record_links(row_ids[head], [row_ids[i] for i in rest], observation.timestamp,
                        observation.channel, observation.message_id)  # fmt: skip
-    graph.record_history(_history(person_id, decision, now, trigger))
+    graph.record_history(history_entries(person_id, decision, now, trigger))
     _count_contested(uow, ws, decision, now)
     _count_blocked(uow, ws, screened, now)
-    response = _response(person_id, decision, screened)
+    response = answer_of(person_id, decision, screened)
     if observation.message_id:
         connection_of(session).execute(
             _ANSWER_INSERT, {"workspace_id": ws.id, "message_id": observation.message_id,
@@ -146,9 +154,15 @@ def _drop_suppressed(
     hits = set(
         connection_of(uow.session).execute(_SUPPRESSED, {"ws": ws.id, "keys": list(keys)}).scalars()
     )
-    if not hits:
-        return
-    gone = {keys[k] for k in hits}
+    if hits:
+        drop_suppressed(ws, screened, observation, {keys[k] for k in hits})
+
+
+def drop_suppressed(
+    ws: WorkspaceContext, screened: Screened, observation: Observation, gone: set[Identifier]
+) -> None:
+    """Move the ``gone`` (erased) identifiers from accepted to ignored; refuse the
+    observation when nothing is left."""
     for identifier in gone:
         screened.accepted.remove(identifier)
         shown = None if ws.policy.kinds[identifier.kind].personal else identifier.value
@@ -215,12 +229,15 @@ def _fold_profile(
         profile = profiles.load(
             involved, list(observation.traits), list(observation.tags), channels
         )[person_id]
+    gains_channel = bool(observation.channel) and observation.channel not in profile.channels
     profile.observe(observation, ws.policy)
     profiles.save(person_id, profile)
+    if gains_channel or decision.absorbed:
+        profiles.refresh_channel_sets([person_id])
     graph.set_activity(person_id, profile.activity, now)
 
 
-def _history(
+def history_entries(
     person_id: str, decision: Decision, now: datetime, trigger: str
 ) -> list[dict[str, Any]]:
     base = {"at": now, "trigger": trigger}
@@ -278,7 +295,7 @@ def _count_blocked(
     upsert(uow.session, table(Contested), rows, keys, update=["last_at"], add=["count"])
 
 
-def _response(person_id: str, decision: Decision, screened: Screened) -> dict[str, Any]:
+def answer_of(person_id: str, decision: Decision, screened: Screened) -> dict[str, Any]:
     return {
         "person_id": person_id,
         "outcome": decision.outcome,

@@ -187,6 +187,7 @@ def _absorb(
     graph.absorb_persons(survivor, absorbed, now)
     profiles.drop(absorbed)
     profiles.save(survivor, profile)
+    profiles.refresh_channel_sets([survivor])
     graph.set_activity(survivor, profile.activity, now)
 
 

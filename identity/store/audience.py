@@ -8,10 +8,12 @@ work grows with the page, not with the workspace.
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
 
 from identity.audience import Audience
@@ -48,9 +50,25 @@ class AudienceRepository:
 
     def overlap(self, channels: Sequence[str]) -> dict[int, int]:
         """Persons per exact combination of ``channels``, as ``{bitmask: persons}``
-        (bit ``i`` set: seen in ``channels[i]``)."""
-        return {mask: count for mask, count in self.session.execute(_overlap_query(
-            self.workspace_id, channels))}  # fmt: skip
+        (bit ``i`` set: seen in ``channels[i]``).
+
+        One grouped scan of the live persons' channel-set index: a workspace has few
+        distinct channel sets, each is folded into its mask over the named channels.
+        """
+        p = table(Person).c
+        query = (
+            select(p.channel_set, func.count())
+            .where(p.workspace_id == self.workspace_id, p.merged_into.is_(None),
+                   p.channel_set.is_not(None))
+            .group_by(p.channel_set)
+        )  # fmt: skip
+        bits = {name: 1 << i for i, name in enumerate(channels)}
+        masks: Counter[int] = Counter()
+        for stored, persons in self.session.execute(query):
+            mask = sum(bits.get(name, 0) for name in json.loads(stored))
+            if mask:
+                masks[mask] += persons
+        return dict(masks)
 
 
 def _indexed_conditions(audience: Audience) -> list[_Condition]:
@@ -75,17 +93,3 @@ def _any_channel(audience: Audience) -> list[_Condition]:
         return []
     t = table(PersonChannel).alias()
     return [(t, [t.c.last_seen >= audience.seen_since])]
-
-
-def _overlap_query(workspace_id: int, channels: Sequence[str]) -> Select[Any]:
-    # One pass over the index entries of the named channels: each person's channels
-    # fold into a bitmask, then persons are counted per mask.
-    c = table(PersonChannel).c
-    bit = case({name: 1 << i for i, name in enumerate(channels)}, value=c.channel, else_=0)
-    masks = (
-        select(func.sum(bit).label("mask"))
-        .where(and_(c.workspace_id == workspace_id, c.channel.in_(list(channels))))
-        .group_by(c.person_id)
-        .subquery()
-    )
-    return select(masks.c.mask, func.count()).group_by(masks.c.mask)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -129,8 +130,15 @@ class Person(Base):
     merged_into: Mapped[str | None] = mapped_column(PERSON_ID, index=True)
     merged_at: Mapped[datetime | None]
     activity: Mapped[list[int]] = mapped_column(JSON)
+    # The person's channels, sorted, as a JSON array: overlap counts live persons per set.
+    channel_set: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_persons_workspace_created", "workspace_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_persons_workspace_created", "workspace_id", "created_at"),
+        Index("ix_persons_channel_set", "workspace_id", "channel_set",
+              sqlite_where=text("merged_into IS NULL"),
+              postgresql_where=text("merged_into IS NULL")),
+    )  # fmt: skip
 
 
 class IdentifierRow(Base):
@@ -300,6 +308,12 @@ class Import(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    duplicate_of: Mapped[str | None] = mapped_column(String(40))
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
+    chunk_rows: Mapped[int | None]
+
+    __table_args__ = (Index("ix_imports_file", "workspace_id", "sha256"),)
 
 
 class ImportReject(Base):

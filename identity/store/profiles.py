@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, select
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from identity.audience import trait_text
 from identity.profile import Profile, Seen, TraitValue
-from identity.store.models import Base, PersonChannel, PersonTag, PersonTrait, table
+from identity.store.models import Base, Person, PersonChannel, PersonTag, PersonTrait, table
 from identity.store.upsert import connection_of, upsert
 
-__all__ = ["ProfileRepository"]
+__all__ = ["ProfileRepository", "channel_set"]
+
+_BATCH = 500
+
+
+def channel_set(channels: Collection[str]) -> str | None:
+    """The stored form of a person's channel set: a sorted JSON array, or ``None``.
+
+    >>> channel_set({"wechat_mp", "app"})
+    '["app","wechat_mp"]'
+    """
+    return json.dumps(sorted(channels), separators=(",", ":")) if channels else None
 
 
 class ProfileRepository:
@@ -88,6 +100,27 @@ class ProfileRepository:
         ids = list(person_ids)
         for model in (PersonTrait, PersonTag, PersonChannel):
             self._db().execute(delete(model).where(model.person_id.in_(ids)))
+
+    def refresh_channel_sets(self, person_ids: Collection[str]) -> None:
+        """Set ``persons.channel_set`` of each person from its channel rows. Call it
+        whenever a person may have gained a channel (a new channel, a merge)."""
+        ids = sorted(set(person_ids))
+        ch, persons = table(PersonChannel).c, table(Person)
+        statement = (
+            update(persons)
+            .where(persons.c.id == bindparam("person"))
+            .values(channel_set=bindparam("channels"))
+        )
+        for start in range(0, len(ids), _BATCH):
+            batch = ids[start : start + _BATCH]
+            channels: dict[str, list[str]] = {pid: [] for pid in batch}
+            for pid, name in self._db().execute(
+                select(ch.person_id, ch.channel).where(ch.person_id.in_(batch))
+            ):
+                channels[pid].append(name)
+            rows = [{"person": pid, "channels": channel_set(names)}
+                    for pid, names in channels.items()]  # fmt: skip
+            self._db().execute(statement, rows)
 
 
 @functools.cache

@@ -1,6 +1,10 @@
+"""Profile rules that must hold whatever the order: ties, defaults, and folding or
+merging observations in any order gives the profile of all of them."""
+
+from __future__ import annotations
+
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,27 +23,6 @@ def folded(items: list[Observation]) -> Profile:
     for observation in items:
         profile.observe(observation, POLICY)
     return profile
-
-
-@pytest.mark.parametrize(
-    ("merge", "older", "newer", "expected"),
-    [
-        ("latest", "silver", "gold", "gold"),
-        ("first", "silver", "gold", "silver"),
-        ("max", 120, 80, 120),
-        ("max", 80, 120, 120),
-        ("sum", 2, 3, 5),
-    ],
-)
-def test_each_trait_rule_combines_an_older_and_a_newer_value(merge, older, newer, expected):
-    old, new = TraitValue(older, T0, "app"), TraitValue(newer, T1, "crm")
-    assert combine_trait(merge, old, new).value == expected
-    assert combine_trait(merge, new, old).value == expected
-
-
-def test_a_sum_takes_the_time_and_source_of_its_latest_part():
-    combined = combine_trait("sum", TraitValue(2, T1, "crm"), TraitValue(3, T0, "app"))
-    assert (combined.value, combined.updated_at, combined.source) == (5, T1, "crm")
 
 
 def test_a_maximum_keeps_the_time_it_was_first_reached():

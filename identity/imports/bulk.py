@@ -1,0 +1,143 @@
+"""Bulk SQL for the import engine: many rows per statement, never the ORM per row.
+
+SQLite gets ``executemany`` on its own driver connection (one prepared statement, values
+already in the form SQLAlchemy would store); PostgreSQL gets ``COPY ... FROM STDIN``
+(psycopg 3). Both run inside the unit of work's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+__all__ = ["Bulk"]
+
+_SQLITE_IN = 900  # bound parameter lists well below SQLite's variable limit
+_POSTGRES_IN = 5000
+
+
+class Bulk:
+    """The raw driver connection of a session, with the statements the engine needs.
+
+    Values go in as Python objects; :meth:`when` and :meth:`doc` put datetimes and JSON
+    documents into the form the backend's columns hold (naive UTC; JSON text).
+    """
+
+    def __init__(self, session: Session, sqlite: bool) -> None:
+        self.session = session
+        self.sqlite = sqlite
+        self.driver: Any = session.connection().connection.driver_connection
+        self.in_size = _SQLITE_IN if sqlite else _POSTGRES_IN
+        self._when: dict[datetime, Any] = {}
+        self._docs: dict[tuple[str, ...], str] = {}
+
+    @contextmanager
+    def roomy_cache(self, kib: int = 262_144) -> Iterator[None]:
+        """On SQLite, a page cache of ``kib`` KiB while a chunk is written (the default 2
+        MiB makes inserts into large indexes read the same pages again and again)."""
+        if not self.sqlite:
+            yield
+            return
+        before = self.driver.execute("PRAGMA cache_size").fetchone()[0]
+        self.driver.execute(f"PRAGMA cache_size = -{kib}")
+        try:
+            yield
+        finally:
+            self.driver.execute(f"PRAGMA cache_size = {int(before)}")
+
+    # -- values -------------------------------------------------------------------------
+    def when(self, at: datetime) -> Any:
+        """``at`` as the column holds it (rows of a file share their times: cached)."""
+        found = self._when.get(at)
+        if found is None:
+            naive = at.astimezone(UTC).replace(tzinfo=None)
+            found = naive.isoformat(" ", "microseconds") if self.sqlite else naive
+            self._when[at] = found
+        return found
+
+    @staticmethod
+    def doc(value: Any) -> str:
+        return json.dumps(value)
+
+    def names(self, names: list[str]) -> str:
+        """A JSON list of a few names (channels), cached by value."""
+        key = tuple(names)
+        found = self._docs.get(key)
+        if found is None:
+            found = self._docs[key] = json.dumps(names)
+        return found
+
+    # -- statements ---------------------------------------------------------------------
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Insert ``rows`` (tuples in the order of ``columns``)."""
+        names = ", ".join(columns)
+        cursor = self.driver.cursor()
+        try:
+            if self.sqlite:
+                marks = ", ".join("?" * len(columns))
+                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            else:
+                with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        finally:
+            cursor.close()
+
+    def execute_many(self, sqlite_sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement (``?`` placeholders; ``%s`` on PostgreSQL) per row."""
+        if not rows:
+            return
+        cursor = self.driver.cursor()
+        try:
+            sql = sqlite_sql if self.sqlite else sqlite_sql.replace("?", "%s")
+            cursor.executemany(sql, rows)
+        finally:
+            cursor.close()
+
+    def reserve_ids(self, table: str, count: int) -> list[int]:
+        """``count`` fresh primary keys of ``table`` (``id``), in increasing order.
+
+        SQLite writes are serial (``BEGIN IMMEDIATE``), so the keys above the largest
+        are free; PostgreSQL takes them from the column's sequence, as an insert would.
+        """
+        if count == 0:
+            return []
+        if self.sqlite:
+            top = self.session.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}"))
+            start = int(top.scalar_one()) + 1
+            return list(range(start, start + count))
+        rows = self.session.execute(
+            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                 "FROM generate_series(1, :n)"),
+            {"n": count},
+        )  # fmt: skip
+        return sorted(int(r[0]) for r in rows)
+
+    def chunks(self, values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+        for start in range(0, len(values), self.in_size):
+            yield values[start : start + self.in_size]
+
+    def select_in(
+        self, query: Callable[[Sequence[Any]], Any], values: Iterable[Any]
+    ) -> Iterator[Any]:
+        """The rows of ``query(chunk)`` for each bounded chunk of ``values``."""
+        ordered = sorted(set(values))
+        for chunk in self.chunks(ordered):
+            yield from self.session.execute(query(chunk)).all()
+
+    def keys_table(self, name: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Fill the temporary table ``name`` (made on first use) with ``rows``."""
+        suffix = "" if self.sqlite else " ON COMMIT DELETE ROWS"
+        self.session.execute(
+            text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({columns}){suffix}")
+        )
+        self.session.execute(text(f"DELETE FROM {name}"))
+        self.insert(name, [c.split()[0] for c in columns.split(",")], rows)
+        if not self.sqlite:
+            self.session.execute(text(f"ANALYZE {name}"))

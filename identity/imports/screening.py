@@ -1,0 +1,207 @@
+"""Screening a chunk of rows at once: each distinct raw identifier is normalised (and
+hashed) once, message ids and suppressions are looked up in bulk, and every row ends
+as applied, duplicate or rejected exactly as identifying it alone would decide."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy import select
+
+from identity.errors import InvalidInput
+from identity.identifiers import Identifier
+from identity.imports.bulk import Bulk
+from identity.imports.rows import ChunkOutcome, ImportRow
+from identity.normalise import KeyedHasher
+from identity.observation import (
+    IdentifierNote,
+    Observation,
+    RawIdentifier,
+    Screened,
+    check_traits,
+)
+from identity.observation import _screen_one as screen_one
+from identity.policy import Policy
+from identity.services.context import WorkspaceContext
+from identity.services.identify import drop_suppressed
+from identity.store.models import Message, Suppression, table
+
+__all__ = ["Applied", "Catalogue", "screen_rows"]
+
+
+@dataclass(slots=True)
+class Applied:
+    """A row that reaches the rules: its screening and its identifiers' codes."""
+
+    line: int
+    observation: Observation
+    screened: Screened
+    codes: list[int]
+
+
+@dataclass
+class Catalogue:
+    """The distinct identifiers of a chunk, numbered ``0..n-1`` in order of appearance."""
+
+    identifiers: list[Identifier] = field(default_factory=list)
+    code: dict[Identifier, int] = field(default_factory=dict)
+
+    def encode(self, identifier: Identifier) -> int:
+        found = self.code.get(identifier)
+        if found is None:
+            found = self.code[identifier] = len(self.identifiers)
+            self.identifiers.append(identifier)
+        return found
+
+
+_Found = tuple[Identifier, int] | IdentifierNote  # an identifier and its code, or why not
+
+
+class _Remembered(threading.local):
+    """The screening of raw identifiers, kept from one chunk to the next of the same
+    policy and secret (an export names the same identifiers again and again); bounded."""
+
+    limit = 2_000_000
+
+    def __init__(self) -> None:
+        self.key: tuple[Policy, KeyedHasher] | None = None
+        self.outcomes: dict[RawIdentifier, Identifier | IdentifierNote] = {}
+
+    def for_workspace(
+        self, ws: WorkspaceContext
+    ) -> dict[RawIdentifier, Identifier | IdentifierNote]:
+        key = self.key
+        if key is None or key[0] is not ws.policy or key[1] is not ws.hasher:
+            self.key, self.outcomes = (ws.policy, ws.hasher), {}
+        elif len(self.outcomes) > self.limit:
+            self.outcomes = {}
+        return self.outcomes
+
+
+_remembered = _Remembered()
+
+
+class _Screener:
+    """Screens raw identifiers through a cache keyed by the raw identifier."""
+
+    def __init__(self, ws: WorkspaceContext, catalogue: Catalogue) -> None:
+        self.ws = ws
+        self.catalogue = catalogue
+        self.cache: dict[RawIdentifier, _Found] = {}
+        self.remembered = _remembered.for_workspace(ws)
+
+    def one(self, item: RawIdentifier) -> _Found:
+        found = self.cache.get(item)
+        if found is None:
+            outcome = self.remembered.get(item)
+            if outcome is None:
+                outcome = screen_one(0, item, self.ws.policy, self.ws.hasher)
+                self.remembered[item] = outcome
+            if isinstance(outcome, Identifier):
+                found = (outcome, self.catalogue.encode(outcome))
+            else:
+                found = outcome
+            self.cache[item] = found
+        return found
+
+    @staticmethod
+    def row(found: list[_Found]) -> tuple[Screened, list[int]]:
+        """What :func:`identity.observation.screen` gives for a row whose identifiers
+        screened one by one are ``found``, plus the accepted codes."""
+        if all(type(f) is tuple for f in found):  # the common row: every identifier usable
+            codes = [f[1] for f in found]  # type: ignore[index]
+            if len(set(codes)) == len(codes):
+                return Screened([f[0] for f in found], [], []), codes  # type: ignore[index]
+        screened = Screened([], [], [])
+        codes = []
+        for index, found_one in enumerate(found):
+            if isinstance(found_one, IdentifierNote):
+                note = replace(found_one, index=index) if index else found_one
+                target = screened.ignored if note.reason == "blocked value" else screened.rejected
+                target.append(note)
+            elif found_one[1] not in codes:
+                screened.accepted.append(found_one[0])
+                codes.append(found_one[1])
+        return screened, codes
+
+
+def screen_rows(
+    bulk: Bulk, ws: WorkspaceContext, rows: Sequence[ImportRow], outcome: ChunkOutcome
+) -> tuple[list[Applied], Catalogue]:
+    """Screen ``rows`` in order; count duplicates and rejects into ``outcome`` and return
+    the rows that go on to the rules, with the chunk's identifier catalogue."""
+    catalogue = Catalogue()
+    screener = _Screener(ws, catalogue)
+    one = screener.one
+    found = [[one(item) for item in row.observation.identifiers] for row in rows]
+    gone = _suppressed(bulk, ws, catalogue)
+    known = _known_messages(bulk, ws, rows)
+    applied: list[Applied] = []
+    for row, items in zip(rows, found, strict=True):
+        observation = row.observation
+        message_id = observation.message_id
+        if message_id and message_id in known:
+            outcome.counts["duplicate"] += 1
+            continue
+        try:
+            if observation.traits:
+                check_traits(observation.traits, ws.policy)
+            screened, codes = screener.row(items)
+            screened.refuse_if_empty()
+            if gone and not gone.isdisjoint(codes):
+                codes = _drop(ws, screened, observation, codes, gone, catalogue)
+        except InvalidInput as exc:
+            outcome.reject(row.line, reason_of(exc))
+            continue
+        if message_id:
+            known.add(message_id)
+        applied.append(Applied(row.line, observation, screened, codes))
+    return applied, catalogue
+
+
+def reason_of(exc: InvalidInput) -> str:
+    """The reject reason of a row: the error and each field's problem."""
+    details = "; ".join(f"{where}: {why}" for where, why in (exc.errors or {}).items())
+    return f"{exc.detail} ({details})" if details else exc.detail
+
+
+def _drop(
+    ws: WorkspaceContext,
+    screened: Screened,
+    observation: Observation,
+    codes: list[int],
+    gone: set[int],
+    catalogue: Catalogue,
+) -> list[int]:
+    hits = {catalogue.identifiers[c] for c in codes if c in gone}
+    drop_suppressed(ws, screened, observation, hits)
+    return [c for c in codes if c not in gone]
+
+
+def _suppressed(bulk: Bulk, ws: WorkspaceContext, catalogue: Catalogue) -> set[int]:
+    """Codes of the chunk's identifiers that were erased (their keyed hash is kept)."""
+    s = table(Suppression).c
+    if (
+        bulk.session.execute(select(s.key_hash).where(s.workspace_id == ws.id).limit(1)).first()
+        is None
+    ):
+        return set()
+    keys = {ws.suppression_key(i): code for code, i in enumerate(catalogue.identifiers)}
+    hits = bulk.select_in(
+        lambda chunk: select(s.key_hash).where(s.workspace_id == ws.id, s.key_hash.in_(chunk)),
+        keys,
+    )
+    return {keys[key] for (key,) in hits}
+
+
+def _known_messages(bulk: Bulk, ws: WorkspaceContext, rows: Sequence[ImportRow]) -> set[str]:
+    """The chunk's message ids that the workspace has already answered."""
+    m = table(Message).c
+    wanted = {r.observation.message_id for r in rows if r.observation.message_id}
+    hits = bulk.select_in(
+        lambda chunk: select(m.message_id).where(m.workspace_id == ws.id, m.message_id.in_(chunk)),
+        wanted,
+    )
+    return {message_id for (message_id,) in hits}

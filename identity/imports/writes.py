@@ -1,0 +1,413 @@
+"""Write what a replayed chunk did, in bulk: persons, identifiers, links, profiles,
+holds, history, junk counts and the first answer of each message id.
+
+Everything is aggregated in memory first (per person, per identifier, per link), so each
+table gets one bulk insert of the new rows and one set of updates of the stored rows it
+changes, however many rows of the chunk touched them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import JSON, delete, text
+
+from identity.audience import trait_text
+from identity.imports.bulk import Bulk
+from identity.imports.existing import Existing
+from identity.imports.replay import Replay, Step
+from identity.observation import Observation
+from identity.profile import Profile
+from identity.services.context import WorkspaceContext
+from identity.services.identify import answer_of, history_entries
+from identity.store.models import (
+    Contested,
+    Hold,
+    PersonChannel,
+    PersonTag,
+    PersonTrait,
+    table,
+)
+from identity.store.profiles import ProfileRepository, channel_set
+from identity.store.upsert import upsert
+
+__all__ = ["write_chunk"]
+
+
+@dataclass
+class _Chunk:
+    bulk: Bulk
+    ws: WorkspaceContext
+    existing: Existing
+    replay: Replay
+    steps: list[Step]
+    now: datetime
+    times: list[datetime] = field(default_factory=list)  # the rows' distinct times, sorted
+    stored_times: list[Any] = field(default_factory=list)  # the same as the columns hold
+    rank: list[int] = field(default_factory=list)  # each step's time as an index of times
+    created: list[str] = field(default_factory=list)  # persons the chunk made, in order
+    absorbed: list[str] = field(default_factory=list)  # stored persons it absorbed
+    profiles: dict[str, Profile] = field(default_factory=dict)  # live persons it touched
+    dirty: dict[str, _Names] = field(default_factory=dict)  # changed entries, stored persons
+
+
+def write_chunk(
+    bulk: Bulk,
+    ws: WorkspaceContext,
+    existing: Existing,
+    replay: Replay,
+    steps: list[Step],
+    trigger: str,
+    now: datetime,
+) -> None:
+    chunk = _Chunk(bulk, ws, existing, replay, steps, now)
+    stamps = [step.row.observation.timestamp for step in steps]
+    chunk.times = sorted(set(stamps))
+    chunk.stored_times = [bulk.when(at) for at in chunk.times]
+    index = {at: k for k, at in enumerate(chunk.times)}
+    chunk.rank = [index[at] for at in stamps]
+    for step in steps:
+        if step.decision.outcome == "created":
+            chunk.created.append(step.person)
+        chunk.absorbed.extend(p for p in step.decision.absorbed if p in existing.persons)
+    _fold_profiles(chunk)
+    _write_persons(chunk)
+    row_ids = _write_identifiers(chunk)
+    _write_links(chunk, row_ids)
+    _write_profiles(chunk)
+    _move_holds(chunk)
+    _write_history(chunk, trigger)
+    _write_contested(chunk)
+    _write_messages(chunk)
+
+
+# -- profiles and persons -------------------------------------------------------------
+def _fold_profiles(chunk: _Chunk) -> None:
+    """Each live person's profile: the stored entries it needs, the whole profiles of
+    the stored persons it absorbed, then every row that went to it (profile rules do not
+    depend on order or grouping). ``chunk.dirty`` names what changed in stored ones."""
+    live, policy, stored = chunk.replay.live, chunk.ws.policy, chunk.existing.persons
+    repository = ProfileRepository(chunk.bulk.session, chunk.ws.id)
+    absorbed: dict[str, Profile] = {}
+    for part in chunk.bulk.chunks(sorted(set(chunk.absorbed))):
+        absorbed.update(repository.load({p: stored[p].activity for p in part}))
+    keep = {live(step.person) for step in chunk.steps} & stored.keys()
+    wanted = _Names()
+    for step in chunk.steps:
+        if live(step.person) in keep:
+            wanted.add_observation(step.row.observation)
+    for profile in absorbed.values():
+        wanted.add_profile(profile)
+    profiles, dirty = chunk.profiles, chunk.dirty
+    traits, tags = wanted.lists()
+    for part in chunk.bulk.chunks(sorted(keep)):
+        # every channel: the person row keeps the set of them (``channel_set``)
+        loaded = repository.load({p: stored[p].activity for p in part}, traits, tags, None)
+        profiles.update(loaded)
+        dirty.update((p, _Names()) for p in loaded)
+    for person, profile in absorbed.items():
+        profiles[live(person)].absorb(profile, policy)
+        dirty[live(person)].add_profile(profile)
+    for step in chunk.steps:
+        target = live(step.person)
+        if target not in profiles:
+            profiles[target] = Profile()
+        profiles[target].observe(step.row.observation, policy)
+        if target in dirty:
+            dirty[target].add_observation(step.row.observation)
+
+
+@dataclass
+class _Names:
+    """Names of profile entries: traits, tags, channels."""
+
+    traits: set[str] = field(default_factory=set)
+    tags: set[str] = field(default_factory=set)
+    channels: set[str] = field(default_factory=set)
+
+    def add_observation(self, observation: Observation) -> None:
+        self.traits.update(observation.traits)
+        self.tags.update(observation.tags)
+        if observation.channel:
+            self.channels.add(observation.channel)
+
+    def add_profile(self, profile: Profile) -> None:
+        self.traits.update(profile.traits)
+        self.tags.update(profile.tags)
+        self.channels.update(profile.channels)
+
+    def lists(self) -> tuple[list[str], list[str]]:
+        """The trait and tag names."""
+        return sorted(self.traits), sorted(self.tags)
+
+
+def _write_persons(chunk: _Chunk) -> None:
+    bulk, live, now = chunk.bulk, chunk.replay.live, chunk.now
+    at = bulk.when(now)
+    zeros = bulk.doc([0] * 24)
+    rows: list[tuple[Any, ...]] = []
+    for person in chunk.created:
+        survivor = live(person)
+        if survivor == person:
+            profile = chunk.profiles[person]
+            rows.append((person, chunk.ws.id, at, at, None, None, bulk.doc(profile.activity),
+                         channel_set(profile.channels)))  # fmt: skip
+        else:
+            rows.append((person, chunk.ws.id, at, at, survivor, at, zeros, None))
+    bulk.insert("persons", ["id", "workspace_id", "created_at", "updated_at", "merged_into",
+                            "merged_at", "activity", "channel_set"], rows)  # fmt: skip
+    bulk.execute_many(
+        "UPDATE persons SET merged_into = ?, merged_at = ?, updated_at = ? "
+        "WHERE id = ? OR merged_into = ?",
+        [(live(p), at, at, p, p) for p in chunk.absorbed],
+    )
+    bulk.execute_many(
+        "UPDATE persons SET activity = ?, channel_set = ?, updated_at = ? WHERE id = ?",
+        [(bulk.doc(profile.activity), channel_set(profile.channels), at, person)
+         for person, profile in chunk.profiles.items() if person in chunk.existing.persons],
+    )  # fmt: skip
+
+
+# -- identifiers and links ------------------------------------------------------------
+def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
+    """Insert the new identifiers, move those of absorbed persons, widen first/last
+    seen of the stored ones; returns ``code -> identifiers.id`` for every code used."""
+    bulk, existing, live = chunk.bulk, chunk.existing, chunk.replay.live
+    seen = _seen(chunk, len(chunk.replay.catalogue.identifiers))
+    stored_times = chunk.stored_times
+    row_ids = dict(existing.row_id)
+    identifiers, owner = chunk.replay.catalogue.identifiers, chunk.replay.owner
+    fresh = [code for code in seen if code not in row_ids]
+    row_ids.update(zip(fresh, bulk.reserve_ids("identifiers", len(fresh)), strict=True))
+    rows = []
+    for code in fresh:
+        i, (f, t) = identifiers[code], seen[code]
+        rows.append((row_ids[code], chunk.ws.id, i.kind, i.scope, i.value, live(owner[code]),
+                     stored_times[f], stored_times[t]))  # fmt: skip
+    bulk.insert("identifiers", ["id", "workspace_id", "kind", "scope", "value", "person_id",
+                                "first_seen", "last_seen"], rows)  # fmt: skip
+    bulk.execute_many(
+        "UPDATE identifiers SET person_id = ? WHERE person_id = ?",
+        [(live(p), p) for p in chunk.absorbed],
+    )
+    widened = []
+    for code, (stored_first, stored_last) in existing.seen.items():
+        if code in seen:  # compared as the columns hold them
+            first, last = stored_times[seen[code][0]], stored_times[seen[code][1]]
+            if first < stored_first or last > stored_last:
+                widened.append((min(first, stored_first), max(last, stored_last), row_ids[code]))
+    bulk.execute_many("UPDATE identifiers SET first_seen = ?, last_seen = ? WHERE id = ?", widened)
+    return row_ids
+
+
+def _seen(chunk: _Chunk, count: int) -> dict[int, tuple[int, int]]:
+    """First and last time (as indexes of ``chunk.times``) each identifier code was used
+    by a row (vectorised)."""
+    steps = chunk.steps
+    sizes = np.fromiter((len(s.codes) for s in steps), dtype=np.int64, count=len(steps))
+    codes = np.fromiter(itertools.chain.from_iterable(s.codes for s in steps), dtype=np.int64,
+                        count=int(sizes.sum()))  # fmt: skip
+    ranks = np.repeat(np.array(chunk.rank, dtype=np.int64), sizes)
+    first = np.full(count, len(chunk.times), dtype=np.int64)
+    last = np.full(count, -1, dtype=np.int64)
+    np.minimum.at(first, codes, ranks)
+    np.maximum.at(last, codes, ranks)
+    used = np.flatnonzero(last >= 0)
+    return dict(
+        zip(used.tolist(), zip(first[used].tolist(), last[used].tolist(), strict=True), strict=True)
+    )
+
+
+@dataclass(slots=True)
+class _Evidence:
+    first_seen: int  # indexes of the chunk's times
+    last_seen: int
+    count: int
+    channels: list[str]
+    first_message_id: str | None
+
+
+def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
+    """Rule 6 links of every row, aggregated per edge, then inserted or strengthened."""
+    edges: dict[tuple[int, int], _Evidence] = {}
+    for step, at in zip(chunk.steps, chunk.rank, strict=True):
+        observation = step.row.observation
+        channel = observation.channel
+        head, *rest = step.codes
+        source = row_ids[head]
+        for code in rest:
+            key = (source, row_ids[code])
+            evidence = edges.get(key)
+            if evidence is None:
+                edges[key] = _Evidence(at, at, 1, [channel] if channel else [],
+                                       observation.message_id)  # fmt: skip
+                continue
+            evidence.count += 1
+            if at < evidence.first_seen:
+                evidence.first_seen = at
+            elif at > evidence.last_seen:
+                evidence.last_seen = at
+            if channel and channel not in evidence.channels:
+                evidence.channels.append(channel)
+    stored = _stored_links(chunk, edges)
+    bulk, stored_times = chunk.bulk, chunk.stored_times
+    updates = []
+    for key, (link_id, first, last, count, channels) in stored.items():
+        new = edges.pop(key)  # times compared as the columns hold them
+        merged = list(channels) + [c for c in new.channels if c not in channels]
+        first = min(first, stored_times[new.first_seen])
+        last = max(last, stored_times[new.last_seen])
+        updates.append((count + new.count, first, last, bulk.names(merged), link_id))
+    bulk.execute_many(
+        "UPDATE links SET count = ?, first_seen = ?, last_seen = ?, channels = ? WHERE id = ?",
+        updates,
+    )
+    ws_id = chunk.ws.id
+    bulk.insert(
+        "links",
+        ["workspace_id", "source_id", "target_id", "first_seen", "last_seen", "count",
+         "channels", "first_message_id"],
+        ((ws_id, s, t, stored_times[e.first_seen], stored_times[e.last_seen], e.count,
+          bulk.names(e.channels), e.first_message_id) for (s, t), e in edges.items()),
+    )  # fmt: skip
+
+
+def _stored_links(
+    chunk: _Chunk, edges: dict[tuple[int, int], _Evidence]
+) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """The stored links among ``edges`` (only edges between two stored identifiers can
+    be), in one query over a temporary table of those pairs."""
+    old = set(chunk.existing.row_id.values())
+    candidates = [key for key in edges if key[0] in old and key[1] in old]
+    if not candidates:
+        return {}
+    chunk.bulk.keys_table("import_pairs", "source_id BIGINT, target_id BIGINT", candidates)
+    query = text(
+        "SELECT l.id, l.source_id, l.target_id, l.first_seen, l.last_seen, l.count, l.channels "
+        "FROM import_pairs k JOIN links l ON l.source_id = k.source_id "
+        "AND l.target_id = k.target_id"
+    ).columns(channels=JSON)
+    return {(row[1], row[2]): (row[0], *row[3:]) for row in chunk.bulk.session.execute(query).all()}
+
+
+# -- profile rows, holds ----------------------------------------------------------------
+_TRAIT_COLUMNS = ["person_id", "name", "workspace_id", "value", "value_text", "updated_at",
+                  "source"]  # fmt: skip
+_SEEN_COLUMNS = ["workspace_id", "count", "first_seen", "last_seen"]
+
+
+def _write_profiles(chunk: _Chunk) -> None:
+    """Insert the profiles of the persons the chunk made; write the changed entries of
+    stored persons; drop those of the stored persons it absorbed."""
+    bulk = chunk.bulk
+    for part in bulk.chunks(sorted(set(chunk.absorbed))):
+        for model in (PersonTrait, PersonTag, PersonChannel):
+            bulk.session.execute(delete(model).where(model.person_id.in_(part)))
+    made = [p for p in chunk.profiles if p not in chunk.dirty]
+    traits, tags, channels = _profile_rows(chunk, made, None)
+    bulk.insert("person_traits", _TRAIT_COLUMNS, traits)
+    bulk.insert("person_tags", ["person_id", "tag", *_SEEN_COLUMNS], tags)
+    bulk.insert("person_channels", ["person_id", "channel", *_SEEN_COLUMNS], channels)
+    traits, tags, channels = _profile_rows(chunk, list(chunk.dirty), chunk.dirty)
+    for name, key, columns, rows in (
+        ("person_traits", "name", _TRAIT_COLUMNS, traits),
+        ("person_tags", "tag", ["person_id", "tag", *_SEEN_COLUMNS], tags),
+        ("person_channels", "channel", ["person_id", "channel", *_SEEN_COLUMNS], channels),
+    ):
+        changes = ", ".join(f"{c} = excluded.{c}" for c in columns[3:])
+        bulk.execute_many(
+            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT (person_id, {key}) DO UPDATE SET {changes}",
+            rows,
+        )
+
+
+def _profile_rows(
+    chunk: _Chunk, persons: list[str], only: dict[str, _Names] | None
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Rows of the profile entries of ``persons`` (only the ``only`` names of each)."""
+    ws_id, when, doc = chunk.ws.id, chunk.bulk.when, chunk.bulk.doc
+    traits: list[tuple[Any, ...]] = []
+    tags: list[tuple[Any, ...]] = []
+    channels: list[tuple[Any, ...]] = []
+    for person in persons:
+        profile, names = chunk.profiles[person], None if only is None else only[person]
+        for name, t in profile.traits.items():
+            if names is None or name in names.traits:
+                traits.append((person, name, ws_id, doc(t.value), trait_text(t.value),
+                               when(t.updated_at), t.source))  # fmt: skip
+        for rows, entries, wanted in (
+            (tags, profile.tags, None if names is None else names.tags),
+            (channels, profile.channels, None if names is None else names.channels),
+        ):
+            for key, s in entries.items():
+                if wanted is None or key in wanted:
+                    rows.append(
+                        (person, key, ws_id, s.count, when(s.first_seen), when(s.last_seen))
+                    )
+    return traits, tags, channels
+
+
+def _move_holds(chunk: _Chunk) -> None:
+    """Holds of absorbed persons pass to their survivors, as a merge does."""
+    gone = set(chunk.absorbed)
+    moved = [pair for pair in chunk.existing.holds if gone.intersection(pair)]
+    if not moved:
+        return
+    live, h = chunk.replay.live, table(Hold)
+    bulk = chunk.bulk
+    for part in bulk.chunks(sorted(gone)):
+        bulk.session.execute(delete(h).where(h.c.person_a.in_(part) | h.c.person_b.in_(part)))
+    pairs = {tuple(sorted((live(a), live(b)))) for a, b in moved}
+    rows = [{"person_a": a, "person_b": b, "workspace_id": chunk.ws.id, "created_at": chunk.now}
+            for a, b in sorted(pairs) if a != b]  # fmt: skip
+    upsert(bulk.session, h, rows, keys=["person_a", "person_b"])
+
+
+# -- history, junk counts, messages ---------------------------------------------------
+def _write_history(chunk: _Chunk, trigger: str) -> None:
+    bulk, ws_id, at = chunk.bulk, chunk.ws.id, chunk.bulk.when(chunk.now)
+    rows = []
+    for step in chunk.steps:
+        message_id = step.row.observation.message_id
+        cause = f"message:{message_id}" if message_id else trigger
+        for entry in history_entries(step.person, step.decision, chunk.now, cause):
+            details = entry["details"]
+            rows.append((ws_id, entry["person_id"], at, entry["action"], cause, entry["reason"],
+                         None if details is None else bulk.doc(details)))  # fmt: skip
+    bulk.insert("history", ["workspace_id", "person_id", "at", "action", "trigger", "reason",
+                            "details"], rows)  # fmt: skip
+
+
+def _write_contested(chunk: _Chunk) -> None:
+    """Demoted and blocked values counted as identifying row by row counts them."""
+    counts: Counter[tuple[str, str, str, str]] = Counter()
+    for step in chunk.steps:
+        for i in step.decision.demoted:
+            counts[(i.kind, i.scope, i.value, "demoted")] += 1
+        counts.update(
+            {(n.kind, n.scope, (n.value or "(hidden)")[:255], "blocked")
+             for n in step.row.screened.ignored if n.reason == "blocked value"}
+        )  # fmt: skip
+    rows = [{"workspace_id": chunk.ws.id, "kind": kind, "scope": scope, "value": value,
+             "reason": reason, "count": count, "last_at": chunk.now}
+            for (kind, scope, value, reason), count in sorted(counts.items())]  # fmt: skip
+    keys = ["workspace_id", "kind", "scope", "value", "reason"]
+    upsert(chunk.bulk.session, table(Contested), rows, keys, update=["last_at"], add=["count"])
+
+
+def _write_messages(chunk: _Chunk) -> None:
+    bulk = chunk.bulk
+    at = bulk.when(chunk.now)
+    rows: Iterable[tuple[Any, ...]] = (
+        (chunk.ws.id, step.row.observation.message_id, at,
+         bulk.doc(answer_of(step.person, step.decision, step.row.screened)))
+        for step in chunk.steps if step.row.observation.message_id
+    )  # fmt: skip
+    bulk.insert("messages", ["workspace_id", "message_id", "created_at", "response"], rows)
