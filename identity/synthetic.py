@@ -90,7 +90,7 @@ JUNK_DEVICES = (("idfa", "00000000-0000-0000-0000-000000000000"), ("oaid", "null
 PHONE_PREFIXES = ("133", "135", "136", "138", "139", "150", "151", "158", "186", "188", "189")
 EVENTS = {"app_login": "login", "sms_login": "sms_login", "wechat_login": "wechat_login",
           "wechat_mp": "authorise", "alipay_mp": "authorise",
-          "crm_members": "member_update"}  # fmt: skip
+          "crm_members": "member"}  # fmt: skip
 #: The last day of activity of the default 60-day window.
 END = datetime(2026, 12, 1, tzinfo=UTC)
 DAYS = 60
