@@ -4,6 +4,9 @@ PostgreSQL comes from ``DATABANK_TEST_POSTGRES_URL`` (default: the local server)
 test session makes its own database and drops it at the end. Without a server the
 PostgreSQL tests are skipped with a notice, unless ``DATABANK_REQUIRE_POSTGRES=1`` (as in
 ``.ci/run``), which makes them fail instead.
+
+Hypothesis explores new examples on every run; ``HYPOTHESIS_PROFILE=ci`` (set by
+``.ci/run``) fixes them instead, so that CI answers the same for the same code.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -35,6 +39,9 @@ POSTGRES_URL = os.environ.get(
     "DATABANK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 _postgres_problem: list[str] = []
+
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,10 @@
 -- makes its own identifiers (run nonce, thread id, cycle k), so merges really happen:
 -- cycle k creates two fragments, a wechat person A_k and an alipay person B_k, and,
 -- LAG cycles later (long after both were answered), a unionid observation joins them.
--- Of every 10 requests: 2 create, 1 merges, 7 match (5 a population person, one of them
--- attaching a new device, 1 with a message id; 1 a fragment of this thread).
+-- Of every 10 requests: 2 create, 1 merges, 7 match (1 a fragment of this thread, 6 a
+-- population person: 3 phones with the cycle's message id, so 2 are redeliveries). In the
+-- first LAG cycles population matches (one attaching a new device) stand in for the merge
+-- and the fragment match.
 local LAG = 8
 local cycle, step = 0, 0
 

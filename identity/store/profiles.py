@@ -105,22 +105,24 @@ class ProfileRepository:
         """Set ``persons.channel_set`` of each person from its channel rows. Call it
         whenever a person may have gained a channel (a new channel, a merge)."""
         ids = sorted(set(person_ids))
-        ch, persons = table(PersonChannel).c, table(Person)
-        statement = (
-            update(persons)
-            .where(persons.c.id == bindparam("person"))
-            .values(channel_set=bindparam("channels"))
-        )
         for start in range(0, len(ids), _BATCH):
             batch = ids[start : start + _BATCH]
             channels: dict[str, list[str]] = {pid: [] for pid in batch}
-            for pid, name in self._db().execute(
-                select(ch.person_id, ch.channel).where(ch.person_id.in_(batch))
-            ):
+            for pid, name in self._db().execute(_CHANNELS_OF, {"ids": batch}):
                 channels[pid].append(name)
             rows = [{"person": pid, "channels": channel_set(names)}
                     for pid, names in channels.items()]  # fmt: skip
-            self._db().execute(statement, rows)
+            self._db().execute(_CHANNEL_SET_UPDATE, rows)
+
+
+_CHANNELS_OF = select(table(PersonChannel).c.person_id, table(PersonChannel).c.channel).where(
+    table(PersonChannel).c.person_id.in_(bindparam("ids", expanding=True))
+)
+_CHANNEL_SET_UPDATE = (
+    update(table(Person))
+    .where(table(Person).c.id == bindparam("person"))
+    .values(channel_set=bindparam("channels"))
+)
 
 
 @functools.cache

@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from identity.graph import LinkEvidence
@@ -131,15 +131,17 @@ class RepairRepository:
         ids = list(person_ids)
         self.delete_identifiers(identifiers.values())
         c = table(Contested).c
-        for chunk in _chunks(list(identifiers)):
-            self.session.execute(
-                delete(table(Contested)).where(
-                    c.workspace_id == self.workspace_id,
-                    tuple_(c.kind, c.scope, c.value).in_(
-                        [(i.kind, i.scope, i.value) for i in chunk]
-                    ),
-                )
-            )
+        groups: dict[tuple[str, str], list[str]] = {}
+        for identifier in identifiers:
+            groups.setdefault((identifier.kind, identifier.scope), []).append(identifier.value)
+        for (kind, scope), values in groups.items():  # each group searches the key's index
+            for chunk in _chunks(values):
+                self.session.execute(
+                    delete(table(Contested)).where(
+                        c.workspace_id == self.workspace_id, c.kind == kind, c.scope == scope,
+                        c.value.in_(chunk),
+                    )
+                )  # fmt: skip
         self.session.execute(delete(Message).where(*self._messages_of(ids)))
         self.session.execute(
             delete(History).where(

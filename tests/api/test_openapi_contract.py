@@ -36,11 +36,17 @@ def test_every_operation_answers_within_its_contract(app, auth):  # type: ignore
 
     for operation in operations:
 
-        @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, database=None,
+        @given(case=operation.as_strategy().filter(_not_a_fixed_path))
+        @settings(max_examples=25, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))  # fmt: skip
         def answers(case):  # type: ignore[no-untyped-def]
             statuses[case.call_and_validate(headers=auth, checks=CHECKS).status_code] += 1
 
         answers()
     assert statuses[200] and statuses[422], "the generated requests reached both sides"
+
+
+def _not_a_fixed_path(case) -> bool:  # type: ignore[no-untyped-def]
+    """``/v1/persons/{person_id}`` with the id ``export`` is the fixed path
+    ``/v1/persons/export``, another operation (OpenAPI: fixed paths match first)."""
+    return "export" not in (case.path_parameters or {}).values()
