@@ -113,9 +113,13 @@ class ImportMapping:
         """
         gone = self.optional - set(header)
         time = self.time if self.time is None or self.time.column not in gone else None
+        identifiers = tuple(i for i in self.identifiers if i.column not in gone)
+        # A kind table serves the identifiers that take their kind from its column.
+        unused = {i.kind.column for i in self.identifiers} - {i.kind.column for i in identifiers}
         return dataclasses.replace(
             self,
-            identifiers=tuple(i for i in self.identifiers if i.column not in gone),
+            identifiers=identifiers,
+            kinds={c: table for c, table in self.kinds.items() if c not in unused},
             traits={c: name for c, name in self.traits.items() if c not in gone},
             tags=tuple(c for c in self.tags if c not in gone),
             time=time,

@@ -126,6 +126,15 @@ def test_a_preset_leaves_out_its_columns_the_file_lacks_but_not_scope_columns():
                                                    POLICY)["map.unionid"]  # fmt: skip
 
 
+def test_a_preset_column_left_out_takes_its_kind_table_along():
+    header = ["login_time", "app_id", "user_id", "phone"]  # no device_id, no device_type
+    fitted = build_mapping("app-login").fit(header)
+
+    fitted.check(header, POLICY)
+    assert [i.column for i in fitted.identifiers] == ["user_id", "phone"]
+    assert not fitted.kinds
+
+
 def test_options_override_a_preset_column_by_column():
     mapping = build_mapping(
         "wechat-mp", maps=["unionid=wechat_unionid@open1", "phone="], time="ts:epoch",
