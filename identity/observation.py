@@ -20,6 +20,7 @@ __all__ = [
     "Screened",
     "check_traits",
     "screen",
+    "screen_one",
 ]
 
 
@@ -101,7 +102,7 @@ def screen(
     screened = Screened()
     seen: set[Identifier] = set()
     for index, item in enumerate(raw):
-        outcome = _screen_one(index, item, policy, hasher)
+        outcome = screen_one(index, item, policy, hasher)
         if isinstance(outcome, IdentifierNote):
             target = screened.ignored if outcome.reason == "blocked value" else screened.rejected
             target.append(outcome)
@@ -113,9 +114,10 @@ def screen(
     return screened
 
 
-def _screen_one(
+def screen_one(
     index: int, item: RawIdentifier, policy: Policy, hasher: KeyedHasher
 ) -> Identifier | IdentifierNote:
+    """One raw identifier: its stored form, or the note saying why it is not used."""
     rule = policy.kinds.get(item.kind)
     if rule is None:
         return _note(index, item, policy, "unknown kind")

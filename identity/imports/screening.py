@@ -21,8 +21,8 @@ from identity.observation import (
     RawIdentifier,
     Screened,
     check_traits,
+    screen_one,
 )
-from identity.observation import _screen_one as screen_one
 from identity.policy import Policy
 from identity.services.context import WorkspaceContext
 from identity.services.identify import drop_suppressed
