@@ -1,7 +1,7 @@
 """Rows per second of ``apply_rows`` (bulk) against ``row_by_row`` (identify per row).
 
-    python -m tests.integration.import_engine_bench --rows 200000 --backend sqlite
-    python -m tests.integration.import_engine_bench --rows 200000 --backend postgres
+    PYTHONPATH=. python benchmarks/engine_bench.py --rows 200000 --backend sqlite
+    PYTHONPATH=. python benchmarks/engine_bench.py --rows 200000 --backend postgres
 
 Makes its own synthetic rows (persons with 1-3 devices, an app login, openids, some
 phones; 0.5 % of rows carry one of a few junk devices shared by many), applies them in
