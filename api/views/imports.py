@@ -44,12 +44,8 @@ def start_import(form: dict[str, Any]) -> Any:
     format = format_of(name, form["format"])
     mapping = build_mapping(form["preset"], form["spec"])
     path = keep_upload(upload, format)
-    try:
-        status = import_service.start_import(store(), principal().workspace, path, name, format,
-                                             mapping, form["chunk_rows"], upload=True)  # fmt: skip
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
+    status = import_service.start_import(store(), principal().workspace, path, name, format,
+                                         mapping, form["chunk_rows"], upload=True)  # fmt: skip
     location = url_for("imports.get_import", import_id=status["import_id"])
     return status, 202, {"Location": location}
 

@@ -74,18 +74,22 @@ def start_import(
     and return its status document. See the module notes for a file imported again.
 
     ``upload``: the file is the import's own copy (an HTTP upload), removed when no
-    import will read it (the same file was imported before, or is being imported).
+    import will read it (it was refused, the same file was imported before, or is being
+    imported).
     """
-    if chunk_rows is not None and chunk_rows < 1:
-        raise InvalidInput("invalid chunk size", {"chunk_rows": "must be at least 1"})
-    fitted = prepare_mapping(path, format, mapping, ws)
-    job = {"filename": filename[-255:], "path": str(path), "format": format,
-           "mapping": fitted.as_document(), "sha256": file_digest(path),
-           "chunk_rows": chunk_rows}  # fmt: skip
-    status, reads = in_transaction(store, lambda uow: _start(uow, ws, job))
-    if upload and reads != str(path):
-        path.unlink(missing_ok=True)
-    return status
+    reads: str | None = None
+    try:
+        if chunk_rows is not None and chunk_rows < 1:
+            raise InvalidInput("invalid chunk size", {"chunk_rows": "must be at least 1"})
+        fitted = prepare_mapping(path, format, mapping, ws)
+        job = {"filename": filename[-255:], "path": str(path), "format": format,
+               "mapping": fitted.as_document(), "sha256": file_digest(path),
+               "chunk_rows": chunk_rows}  # fmt: skip
+        status, reads = in_transaction(store, lambda uow: _start(uow, ws, job))
+        return status
+    finally:
+        if upload and reads != str(path):
+            path.unlink(missing_ok=True)
 
 
 def _start(
