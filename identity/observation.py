@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ __all__ = [
     "check_traits",
     "screen",
     "screen_one",
+    "screened_from",
 ]
 
 
@@ -99,15 +100,26 @@ def screen(
     >>> [str(i) for i in s.accepted], [n.reason for n in s.ignored]
     (['login_id@app:u1'], ['blocked value'])
     """
-    screened = Screened()
-    seen: set[Identifier] = set()
+    outcomes: list[Identifier | IdentifierNote] = []
     for index, item in enumerate(raw):
         outcome = screen_one(index, item, policy, hasher)
+        if suppressed is not None and isinstance(outcome, Identifier) and suppressed(outcome):
+            outcome = _note(index, item, policy, "suppressed")
+        outcomes.append(outcome)
+    return screened_from(outcomes)
+
+
+def screened_from(outcomes: Sequence[Identifier | IdentifierNote]) -> Screened:
+    """An observation's screening from its identifiers screened one by one, in order: a
+    note takes its position as index; blocked and suppressed values are ignored, other
+    notes rejected; a repeated identifier counts once."""
+    screened = Screened()
+    seen: set[Identifier] = set()
+    for index, outcome in enumerate(outcomes):
         if isinstance(outcome, IdentifierNote):
-            target = screened.ignored if outcome.reason == "blocked value" else screened.rejected
-            target.append(outcome)
-        elif suppressed is not None and suppressed(outcome):
-            screened.ignored.append(_note(index, item, policy, "suppressed"))
+            note = outcome if outcome.index == index else replace(outcome, index=index)
+            ignored = note.reason in ("blocked value", "suppressed")
+            (screened.ignored if ignored else screened.rejected).append(note)
         elif outcome not in seen:
             seen.add(outcome)
             screened.accepted.append(outcome)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -22,6 +22,7 @@ from identity.observation import (
     Screened,
     check_traits,
     screen_one,
+    screened_from,
 )
 from identity.policy import Policy
 from identity.services.context import WorkspaceContext
@@ -114,17 +115,9 @@ class _Screener:
             codes = [f[1] for f in found]  # type: ignore[index]
             if len(set(codes)) == len(codes):
                 return Screened([f[0] for f in found], [], []), codes  # type: ignore[index]
-        screened = Screened([], [], [])
-        codes = []
-        for index, found_one in enumerate(found):
-            if isinstance(found_one, IdentifierNote):
-                note = replace(found_one, index=index) if index else found_one
-                target = screened.ignored if note.reason == "blocked value" else screened.rejected
-                target.append(note)
-            elif found_one[1] not in codes:
-                screened.accepted.append(found_one[0])
-                codes.append(found_one[1])
-        return screened, codes
+        screened = screened_from([f if isinstance(f, IdentifierNote) else f[0] for f in found])
+        codes = [f[1] for f in found if type(f) is tuple]
+        return screened, list(dict.fromkeys(codes))
 
 
 def screen_rows(
