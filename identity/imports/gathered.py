@@ -26,14 +26,13 @@ class Timeline:
     """The distinct times of a chunk's rows, in order, and each row's place among them.
 
     ``stored`` is each time as the columns hold it (see :meth:`Bulk.when
-    <identity.imports.bulk.Bulk.when>`): naive UTC, so comparing those is cheap and the
-    order is the order of the instants.
+    <identity.imports.bulk.Bulk.when>`).
 
     >>> from datetime import UTC, timedelta, timezone
     >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
     >>> t1 = t0.astimezone(timezone(timedelta(hours=8)))  # the same instant
-    >>> line = Timeline.of([t0 + timedelta(hours=1), t0, t1], lambda at: at.timestamp(),
-    ...                    UTC)
+    >>> line = Timeline.of([t0 + timedelta(hours=1), t0, t1],
+    ...                    lambda times: [at.timestamp() for at in times], UTC)
     >>> line.rank, line.stored, line.hour
     ([1, 0, 0], [1767225600.0, 1767229200.0], [0, 1])
     """
@@ -45,14 +44,18 @@ class Timeline:
 
     @classmethod
     def of(
-        cls, stamps: Sequence[datetime], when: Callable[[datetime], Any], zone: tzinfo
+        cls,
+        stamps: Sequence[datetime],
+        stored: Callable[[Sequence[datetime]], list[Any]],
+        zone: tzinfo,
     ) -> Timeline:
-        form = {at: when(at) for at in dict.fromkeys(stamps)}  # equal instants are one key
-        times = sorted(form, key=form.__getitem__)
+        """The timeline of rows at ``stamps``; ``stored`` gives times as the columns
+        hold them."""
+        times = sorted(dict.fromkeys(stamps))  # equal instants are one key
         place = {at: k for k, at in enumerate(times)}
         return cls(
             times,
-            [form[at] for at in times],
+            stored(times),
             [place[at] for at in stamps],
             [at.astimezone(zone).hour for at in times],
         )
@@ -107,6 +110,17 @@ class Gathered:
         for hour, count in enumerate(self.hours):
             if count:
                 activity[hour] += count
+
+    def profile(self, times: Sequence[datetime], policy: Policy) -> Profile:
+        """A new profile of these rows alone (it takes over :attr:`hours`)."""
+        profile = Profile(
+            tags={key: Seen(times[f], times[t], n) for key, (f, t, n) in self.tags.items()},
+            channels={key: Seen(times[f], times[t], n) for key, (f, t, n) in self.channels.items()},
+            activity=self.hours,
+        )
+        for observation in self.traits:
+            profile.observe_traits(observation, policy)
+        return profile
 
     def trait_names(self) -> set[str]:
         return {name for observation in self.traits for name in observation.traits}

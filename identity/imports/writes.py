@@ -8,18 +8,17 @@ changes, however many rows of the chunk touched them.
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy import JSON, delete, text
 
 from identity.audience import trait_text
 from identity.imports.bulk import Bulk
+from identity.imports.evidence import Evidence, Uses, link_evidence
 from identity.imports.existing import Existing
 from identity.imports.gathered import Gathered, Timeline
 from identity.imports.replay import Replay, Step
@@ -49,6 +48,7 @@ class _Chunk:
     steps: list[Step]
     now: datetime
     timeline: Timeline
+    uses: Uses  # every use of an identifier code by a row
     created: list[str] = field(default_factory=list)  # persons the chunk made, in order
     absorbed: list[str] = field(default_factory=list)  # stored persons it absorbed
     profiles: dict[str, Profile] = field(default_factory=dict)  # live persons it touched
@@ -65,8 +65,9 @@ def write_chunk(
     now: datetime,
 ) -> None:
     stamps = [step.row.observation.timestamp for step in steps]
-    timeline = Timeline.of(stamps, bulk.when, ws.policy.zone)
-    chunk = _Chunk(bulk, ws, existing, replay, steps, now, timeline)
+    timeline = Timeline.of(stamps, bulk.when_many, ws.policy.zone)
+    uses = Uses.of([step.codes for step in steps], timeline.rank)
+    chunk = _Chunk(bulk, ws, existing, replay, steps, now, timeline, uses)
     for step in steps:
         decision = step.decision
         if decision.outcome == "created":
@@ -108,13 +109,14 @@ def _fold_profiles(chunk: _Chunk) -> None:
         loaded = repository.load({p: stored[p].activity for p in part}, traits, tags, None)
         profiles.update(loaded)
         dirty.update((p, _Names()) for p in loaded)
-    for person, profile in absorbed.items():
-        profiles[live(person)].absorb(profile, policy)
-        dirty[live(person)].add_profile(profile)
+    for person, whole in absorbed.items():
+        profiles[live(person)].absorb(whole, policy)
+        dirty[live(person)].add_profile(whole)
     times = chunk.timeline.times
     for target, rows in gathered.items():
         if target not in profiles:
-            profiles[target] = Profile()
+            profiles[target] = rows.profile(times, policy)
+            continue
         rows.fold_into(profiles[target], times, policy)
         if target in dirty:
             dirty[target].add_gathered(rows)
@@ -188,7 +190,7 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
     """Insert the new identifiers, move those of absorbed persons, widen first/last
     seen of the stored ones; returns ``code -> identifiers.id`` for every code used."""
     bulk, existing, live = chunk.bulk, chunk.existing, chunk.replay.live
-    seen = _seen(chunk, len(chunk.replay.catalogue.identifiers))
+    seen = chunk.uses.first_last(len(chunk.replay.catalogue.identifiers))
     stored_times = chunk.timeline.stored
     row_ids = dict(existing.row_id)
     identifiers, owner = chunk.replay.catalogue.identifiers, chunk.replay.owner
@@ -215,55 +217,18 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
     return row_ids
 
 
-def _seen(chunk: _Chunk, count: int) -> dict[int, tuple[int, int]]:
-    """First and last time (as indexes of ``chunk.times``) each identifier code was used
-    by a row (vectorised)."""
-    steps = chunk.steps
-    sizes = np.fromiter((len(s.codes) for s in steps), dtype=np.int64, count=len(steps))
-    codes = np.fromiter(itertools.chain.from_iterable(s.codes for s in steps), dtype=np.int64,
-                        count=int(sizes.sum()))  # fmt: skip
-    ranks = np.repeat(np.array(chunk.timeline.rank, dtype=np.int64), sizes)
-    first = np.full(count, len(chunk.timeline.times), dtype=np.int64)
-    last = np.full(count, -1, dtype=np.int64)
-    np.minimum.at(first, codes, ranks)
-    np.maximum.at(last, codes, ranks)
-    used = np.flatnonzero(last >= 0)
-    return dict(
-        zip(used.tolist(), zip(first[used].tolist(), last[used].tolist(), strict=True), strict=True)
-    )
-
-
-@dataclass(slots=True)
-class _Evidence:
-    first_seen: int  # indexes of the chunk's times
-    last_seen: int
-    count: int
-    channels: list[str]
-    first_message_id: str | None
-
-
 def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
     """Rule 6 links of every row, aggregated per edge, then inserted or strengthened."""
-    edges: dict[tuple[int, int], _Evidence] = {}
-    for step, at in zip(chunk.steps, chunk.timeline.rank, strict=True):
-        observation = step.row.observation
-        channel = observation.channel
-        head, *rest = step.codes
-        source = row_ids[head]
-        for code in rest:
-            key = (source, row_ids[code])
-            evidence = edges.get(key)
-            if evidence is None:
-                edges[key] = _Evidence(at, at, 1, [channel] if channel else [],
-                                       observation.message_id)  # fmt: skip
-                continue
-            evidence.count += 1
-            if at < evidence.first_seen:
-                evidence.first_seen = at
-            elif at > evidence.last_seen:
-                evidence.last_seen = at
-            if channel and channel not in evidence.channels:
-                evidence.channels.append(channel)
+    steps = chunk.steps
+    edges = {
+        (row_ids[source], row_ids[target]): evidence
+        for (source, target), evidence in link_evidence(
+            chunk.uses,
+            [step.row.observation.channel for step in steps],
+            [step.row.observation.message_id for step in steps],
+            len(chunk.replay.catalogue.identifiers),
+        ).items()
+    }
     stored = _stored_links(chunk, edges)
     bulk, stored_times = chunk.bulk, chunk.timeline.stored
     updates = []
@@ -288,7 +253,7 @@ def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
 
 
 def _stored_links(
-    chunk: _Chunk, edges: dict[tuple[int, int], _Evidence]
+    chunk: _Chunk, edges: dict[tuple[int, int], Evidence]
 ) -> dict[tuple[int, int], tuple[Any, ...]]:
     """The stored links among ``edges`` (only edges between two stored identifiers can
     be), in one query over a temporary table of those pairs."""
