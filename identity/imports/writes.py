@@ -8,21 +8,20 @@ changes, however many rows of the chunk touched them.
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy import JSON, delete, text
 
 from identity.audience import trait_text
 from identity.imports.bulk import Bulk
+from identity.imports.evidence import Evidence, Uses, link_evidence
 from identity.imports.existing import Existing
+from identity.imports.gathered import Gathered, Timeline
 from identity.imports.replay import Replay, Step
-from identity.observation import Observation
 from identity.profile import Profile
 from identity.services.context import WorkspaceContext
 from identity.services.identify import answer_of, history_entries
@@ -48,9 +47,8 @@ class _Chunk:
     replay: Replay
     steps: list[Step]
     now: datetime
-    times: list[datetime] = field(default_factory=list)  # the rows' distinct times, sorted
-    stored_times: list[Any] = field(default_factory=list)  # the same as the columns hold
-    rank: list[int] = field(default_factory=list)  # each step's time as an index of times
+    timeline: Timeline
+    uses: Uses  # every use of an identifier code by a row
     created: list[str] = field(default_factory=list)  # persons the chunk made, in order
     absorbed: list[str] = field(default_factory=list)  # stored persons it absorbed
     profiles: dict[str, Profile] = field(default_factory=dict)  # live persons it touched
@@ -66,16 +64,16 @@ def write_chunk(
     trigger: str,
     now: datetime,
 ) -> None:
-    chunk = _Chunk(bulk, ws, existing, replay, steps, now)
     stamps = [step.row.observation.timestamp for step in steps]
-    chunk.times = sorted(set(stamps))
-    chunk.stored_times = [bulk.when(at) for at in chunk.times]
-    index = {at: k for k, at in enumerate(chunk.times)}
-    chunk.rank = [index[at] for at in stamps]
+    timeline = Timeline.of(stamps, bulk.when_many, ws.policy.zone)
+    uses = Uses.of([step.codes for step in steps], timeline.rank)
+    chunk = _Chunk(bulk, ws, existing, replay, steps, now, timeline, uses)
     for step in steps:
-        if step.decision.outcome == "created":
+        decision = step.decision
+        if decision.outcome == "created":
             chunk.created.append(step.person)
-        chunk.absorbed.extend(p for p in step.decision.absorbed if p in existing.persons)
+        elif decision.absorbed:
+            chunk.absorbed.extend(p for p in decision.absorbed if p in existing.persons)
     _fold_profiles(chunk)
     _write_persons(chunk)
     row_ids = _write_identifiers(chunk)
@@ -90,18 +88,18 @@ def write_chunk(
 # -- profiles and persons -------------------------------------------------------------
 def _fold_profiles(chunk: _Chunk) -> None:
     """Each live person's profile: the stored entries it needs, the whole profiles of
-    the stored persons it absorbed, then every row that went to it (profile rules do not
-    depend on order or grouping). ``chunk.dirty`` names what changed in stored ones."""
+    the stored persons it absorbed, then what the rows that went to it add (gathered per
+    person first). ``chunk.dirty`` names what changed in stored ones."""
     live, policy, stored = chunk.replay.live, chunk.ws.policy, chunk.existing.persons
+    gathered = _gather(chunk)
     repository = ProfileRepository(chunk.bulk.session, chunk.ws.id)
     absorbed: dict[str, Profile] = {}
     for part in chunk.bulk.chunks(sorted(set(chunk.absorbed))):
         absorbed.update(repository.load({p: stored[p].activity for p in part}))
-    keep = {live(step.person) for step in chunk.steps} & stored.keys()
+    keep = [person for person in gathered if person in stored]
     wanted = _Names()
-    for step in chunk.steps:
-        if live(step.person) in keep:
-            wanted.add_observation(step.row.observation)
+    for person in keep:
+        wanted.add_gathered(gathered[person])
     for profile in absorbed.values():
         wanted.add_profile(profile)
     profiles, dirty = chunk.profiles, chunk.dirty
@@ -111,16 +109,30 @@ def _fold_profiles(chunk: _Chunk) -> None:
         loaded = repository.load({p: stored[p].activity for p in part}, traits, tags, None)
         profiles.update(loaded)
         dirty.update((p, _Names()) for p in loaded)
-    for person, profile in absorbed.items():
-        profiles[live(person)].absorb(profile, policy)
-        dirty[live(person)].add_profile(profile)
-    for step in chunk.steps:
-        target = live(step.person)
+    for person, whole in absorbed.items():
+        profiles[live(person)].absorb(whole, policy)
+        dirty[live(person)].add_profile(whole)
+    times = chunk.timeline.times
+    for target, rows in gathered.items():
         if target not in profiles:
-            profiles[target] = Profile()
-        profiles[target].observe(step.row.observation, policy)
+            profiles[target] = rows.profile(times, policy)
+            continue
+        rows.fold_into(profiles[target], times, policy)
         if target in dirty:
-            dirty[target].add_observation(step.row.observation)
+            dirty[target].add_gathered(rows)
+
+
+def _gather(chunk: _Chunk) -> dict[str, Gathered]:
+    """What the rows add to each live person, in the order the persons first appear."""
+    live, hour_of = chunk.replay.live, chunk.timeline.hour
+    gathered: dict[str, Gathered] = {}
+    for step, rank in zip(chunk.steps, chunk.timeline.rank, strict=True):
+        target = live(step.person)
+        rows = gathered.get(target)
+        if rows is None:
+            rows = gathered[target] = Gathered()
+        rows.add(step.row.observation, rank, hour_of[rank])
+    return gathered
 
 
 @dataclass
@@ -131,11 +143,10 @@ class _Names:
     tags: set[str] = field(default_factory=set)
     channels: set[str] = field(default_factory=set)
 
-    def add_observation(self, observation: Observation) -> None:
-        self.traits.update(observation.traits)
-        self.tags.update(observation.tags)
-        if observation.channel:
-            self.channels.add(observation.channel)
+    def add_gathered(self, gathered: Gathered) -> None:
+        self.traits.update(gathered.trait_names())
+        self.tags.update(gathered.tags)
+        self.channels.update(gathered.channels)
 
     def add_profile(self, profile: Profile) -> None:
         self.traits.update(profile.traits)
@@ -179,8 +190,8 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
     """Insert the new identifiers, move those of absorbed persons, widen first/last
     seen of the stored ones; returns ``code -> identifiers.id`` for every code used."""
     bulk, existing, live = chunk.bulk, chunk.existing, chunk.replay.live
-    seen = _seen(chunk, len(chunk.replay.catalogue.identifiers))
-    stored_times = chunk.stored_times
+    seen = chunk.uses.first_last(len(chunk.replay.catalogue.identifiers))
+    stored_times = chunk.timeline.stored
     row_ids = dict(existing.row_id)
     identifiers, owner = chunk.replay.catalogue.identifiers, chunk.replay.owner
     fresh = [code for code in seen if code not in row_ids]
@@ -206,57 +217,20 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
     return row_ids
 
 
-def _seen(chunk: _Chunk, count: int) -> dict[int, tuple[int, int]]:
-    """First and last time (as indexes of ``chunk.times``) each identifier code was used
-    by a row (vectorised)."""
-    steps = chunk.steps
-    sizes = np.fromiter((len(s.codes) for s in steps), dtype=np.int64, count=len(steps))
-    codes = np.fromiter(itertools.chain.from_iterable(s.codes for s in steps), dtype=np.int64,
-                        count=int(sizes.sum()))  # fmt: skip
-    ranks = np.repeat(np.array(chunk.rank, dtype=np.int64), sizes)
-    first = np.full(count, len(chunk.times), dtype=np.int64)
-    last = np.full(count, -1, dtype=np.int64)
-    np.minimum.at(first, codes, ranks)
-    np.maximum.at(last, codes, ranks)
-    used = np.flatnonzero(last >= 0)
-    return dict(
-        zip(used.tolist(), zip(first[used].tolist(), last[used].tolist(), strict=True), strict=True)
-    )
-
-
-@dataclass(slots=True)
-class _Evidence:
-    first_seen: int  # indexes of the chunk's times
-    last_seen: int
-    count: int
-    channels: list[str]
-    first_message_id: str | None
-
-
 def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
     """Rule 6 links of every row, aggregated per edge, then inserted or strengthened."""
-    edges: dict[tuple[int, int], _Evidence] = {}
-    for step, at in zip(chunk.steps, chunk.rank, strict=True):
-        observation = step.row.observation
-        channel = observation.channel
-        head, *rest = step.codes
-        source = row_ids[head]
-        for code in rest:
-            key = (source, row_ids[code])
-            evidence = edges.get(key)
-            if evidence is None:
-                edges[key] = _Evidence(at, at, 1, [channel] if channel else [],
-                                       observation.message_id)  # fmt: skip
-                continue
-            evidence.count += 1
-            if at < evidence.first_seen:
-                evidence.first_seen = at
-            elif at > evidence.last_seen:
-                evidence.last_seen = at
-            if channel and channel not in evidence.channels:
-                evidence.channels.append(channel)
+    steps = chunk.steps
+    edges = {
+        (row_ids[source], row_ids[target]): evidence
+        for (source, target), evidence in link_evidence(
+            chunk.uses,
+            [step.row.observation.channel for step in steps],
+            [step.row.observation.message_id for step in steps],
+            len(chunk.replay.catalogue.identifiers),
+        ).items()
+    }
     stored = _stored_links(chunk, edges)
-    bulk, stored_times = chunk.bulk, chunk.stored_times
+    bulk, stored_times = chunk.bulk, chunk.timeline.stored
     updates = []
     for key, (link_id, first, last, count, channels) in stored.items():
         new = edges.pop(key)  # times compared as the columns hold them
@@ -279,7 +253,7 @@ def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
 
 
 def _stored_links(
-    chunk: _Chunk, edges: dict[tuple[int, int], _Evidence]
+    chunk: _Chunk, edges: dict[tuple[int, int], Evidence]
 ) -> dict[tuple[int, int], tuple[Any, ...]]:
     """The stored links among ``edges`` (only edges between two stored identifiers can
     be), in one query over a temporary table of those pairs."""
@@ -375,6 +349,11 @@ def _write_history(chunk: _Chunk, trigger: str) -> None:
     bulk, ws_id, at = chunk.bulk, chunk.ws.id, chunk.bulk.when(chunk.now)
     rows = []
     for step in chunk.steps:
+        decision = step.decision
+        if decision.outcome == "matched" and not (
+            decision.new_identifiers or decision.absorbed or decision.demoted
+        ):
+            continue  # identify records nothing for it (``history_entries``)
         message_id = step.row.observation.message_id
         cause = f"message:{message_id}" if message_id else trigger
         for entry in history_entries(step.person, step.decision, chunk.now, cause):
@@ -391,10 +370,10 @@ def _write_contested(chunk: _Chunk) -> None:
     for step in chunk.steps:
         for i in step.decision.demoted:
             counts[(i.kind, i.scope, i.value, "demoted")] += 1
-        counts.update(
-            {(n.kind, n.scope, (n.value or "(hidden)")[:255], "blocked")
-             for n in step.row.screened.ignored if n.reason == "blocked value"}
-        )  # fmt: skip
+        ignored = step.row.screened.ignored
+        if ignored:
+            counts.update({(n.kind, n.scope, (n.value or "(hidden)")[:255], "blocked")
+                           for n in ignored if n.reason == "blocked value"})  # fmt: skip
     rows = [{"workspace_id": chunk.ws.id, "kind": kind, "scope": scope, "value": value,
              "reason": reason, "count": count, "last_at": chunk.now}
             for (kind, scope, value, reason), count in sorted(counts.items())]  # fmt: skip
