@@ -162,9 +162,16 @@ class Replay:
         return [self._fast(row) if safe[row.codes[0]] else self._decide(row) for row in rows]
 
     def _rank_codes(self, count: int) -> None:
-        key, identifiers = strength_key(self.policy), self.catalogue.identifiers
+        key = strength_key(self.policy)
+        priority: dict[str, int] = {}  # the first part of the key, once per kind
+        keys = []
+        for i in self.catalogue.identifiers[:count]:
+            first = priority.get(i.kind)
+            if first is None:
+                first = priority[i.kind] = key(i)[0]
+            keys.append((first, i.kind, i.scope, i.value))
         self.rank = [0] * count
-        for place, code in enumerate(sorted(range(count), key=lambda c: key(identifiers[c]))):
+        for place, code in enumerate(sorted(range(count), key=keys.__getitem__)):
             self.rank[code] = place
 
     def live(self, person: str) -> str:

@@ -8,7 +8,7 @@ changes, however many rows of the chunk touched them.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +22,8 @@ from identity.imports.evidence import Evidence, Uses, link_evidence
 from identity.imports.existing import Existing
 from identity.imports.gathered import Gathered, Timeline
 from identity.imports.replay import Replay, Step
-from identity.profile import Profile
+from identity.observation import Observation
+from identity.profile import Profile, Seen
 from identity.services.context import WorkspaceContext
 from identity.services.identify import answer_of, history_entries
 from identity.store.models import (
@@ -46,6 +47,7 @@ class _Chunk:
     existing: Existing
     replay: Replay
     steps: list[Step]
+    observations: list[Observation]  # each step's
     now: datetime
     timeline: Timeline
     uses: Uses  # every use of an identifier code by a row
@@ -53,6 +55,7 @@ class _Chunk:
     absorbed: list[str] = field(default_factory=list)  # stored persons it absorbed
     profiles: dict[str, Profile] = field(default_factory=dict)  # live persons it touched
     dirty: dict[str, _Names] = field(default_factory=dict)  # changed entries, stored persons
+    stored_channels: dict[str, set[str]] = field(default_factory=dict)  # of stored persons
 
 
 def write_chunk(
@@ -64,10 +67,10 @@ def write_chunk(
     trigger: str,
     now: datetime,
 ) -> None:
-    stamps = [step.row.observation.timestamp for step in steps]
-    timeline = Timeline.of(stamps, bulk.when_many, ws.policy.zone)
+    observations = [step.row.observation for step in steps]
+    timeline = Timeline.of([o.timestamp for o in observations], bulk.when_many, ws.policy.zone)
     uses = Uses.of([step.codes for step in steps], timeline.rank)
-    chunk = _Chunk(bulk, ws, existing, replay, steps, now, timeline, uses)
+    chunk = _Chunk(bulk, ws, existing, replay, steps, observations, now, timeline, uses)
     for step in steps:
         decision = step.decision
         if decision.outcome == "created":
@@ -87,9 +90,10 @@ def write_chunk(
 
 # -- profiles and persons -------------------------------------------------------------
 def _fold_profiles(chunk: _Chunk) -> None:
-    """Each live person's profile: the stored entries it needs, the whole profiles of
-    the stored persons it absorbed, then what the rows that went to it add (gathered per
-    person first). ``chunk.dirty`` names what changed in stored ones."""
+    """Each live person's profile: the stored traits it needs, the whole profiles of the
+    stored persons it absorbed, then what the rows that went to it add (gathered per
+    person first). ``chunk.dirty`` names what changed in stored ones; their tags and
+    channels hold only what the chunk adds, summed with the stored rows in SQL."""
     live, policy, stored = chunk.replay.live, chunk.ws.policy, chunk.existing.persons
     gathered = _gather(chunk)
     repository = ProfileRepository(chunk.bulk.session, chunk.ws.id)
@@ -103,12 +107,12 @@ def _fold_profiles(chunk: _Chunk) -> None:
     for profile in absorbed.values():
         wanted.add_profile(profile)
     profiles, dirty = chunk.profiles, chunk.dirty
-    traits, tags = wanted.lists()
+    traits = sorted(wanted.traits)
     for part in chunk.bulk.chunks(sorted(keep)):
-        # every channel: the person row keeps the set of them (``channel_set``)
-        loaded = repository.load({p: stored[p].activity for p in part}, traits, tags, None)
+        loaded = repository.load({p: stored[p].activity for p in part}, traits, (), ())
         profiles.update(loaded)
         dirty.update((p, _Names()) for p in loaded)
+    chunk.stored_channels = _channel_names(chunk.bulk, keep)
     for person, whole in absorbed.items():
         profiles[live(person)].absorb(whole, policy)
         dirty[live(person)].add_profile(whole)
@@ -122,16 +126,32 @@ def _fold_profiles(chunk: _Chunk) -> None:
             dirty[target].add_gathered(rows)
 
 
+def _channel_names(bulk: Bulk, persons: list[str]) -> dict[str, set[str]]:
+    """The stored channels of ``persons`` (the person row keeps the set of them)."""
+    names: dict[str, set[str]] = defaultdict(set)
+    if persons:
+        bulk.keys_table("import_channels_of", "id VARCHAR(40)", [(p,) for p in persons])
+        query = text(
+            "SELECT c.person_id, c.channel FROM person_channels c "
+            "JOIN import_channels_of k ON k.id = c.person_id"
+        )
+        for person, channel in bulk.session.execute(query).all():
+            names[person].add(channel)
+    return names
+
+
 def _gather(chunk: _Chunk) -> dict[str, Gathered]:
     """What the rows add to each live person, in the order the persons first appear."""
     live, hour_of = chunk.replay.live, chunk.timeline.hour
     gathered: dict[str, Gathered] = {}
-    for step, rank in zip(chunk.steps, chunk.timeline.rank, strict=True):
+    for step, observation, rank in zip(
+        chunk.steps, chunk.observations, chunk.timeline.rank, strict=True
+    ):
         target = live(step.person)
         rows = gathered.get(target)
         if rows is None:
             rows = gathered[target] = Gathered()
-        rows.add(step.row.observation, rank, hour_of[rank])
+        rows.add(observation, rank, hour_of[rank])
     return gathered
 
 
@@ -152,10 +172,6 @@ class _Names:
         self.traits.update(profile.traits)
         self.tags.update(profile.tags)
         self.channels.update(profile.channels)
-
-    def lists(self) -> tuple[list[str], list[str]]:
-        """The trait and tag names."""
-        return sorted(self.traits), sorted(self.tags)
 
 
 def _write_persons(chunk: _Chunk) -> None:
@@ -178,9 +194,11 @@ def _write_persons(chunk: _Chunk) -> None:
         "WHERE id = ? OR merged_into = ?",
         [(live(p), at, at, p, p) for p in chunk.absorbed],
     )
+    channels = chunk.stored_channels
     bulk.execute_many(
         "UPDATE persons SET activity = ?, channel_set = ?, updated_at = ? WHERE id = ?",
-        [(bulk.doc(profile.activity), channel_set(profile.channels), at, person)
+        [(bulk.doc(profile.activity),
+          channel_set(channels.get(person, set()) | profile.channels.keys()), at, person)
          for person, profile in chunk.profiles.items() if person in chunk.existing.persons],
     )  # fmt: skip
 
@@ -219,13 +237,13 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
 
 def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
     """Rule 6 links of every row, aggregated per edge, then inserted or strengthened."""
-    steps = chunk.steps
+    observations = chunk.observations
     edges = {
         (row_ids[source], row_ids[target]): evidence
         for (source, target), evidence in link_evidence(
             chunk.uses,
-            [step.row.observation.channel for step in steps],
-            [step.row.observation.message_id for step in steps],
+            [o.channel for o in observations],
+            [o.message_id for o in observations],
             len(chunk.replay.catalogue.identifiers),
         ).items()
     }
@@ -289,12 +307,17 @@ def _write_profiles(chunk: _Chunk) -> None:
     bulk.insert("person_tags", ["person_id", "tag", *_SEEN_COLUMNS], tags)
     bulk.insert("person_channels", ["person_id", "channel", *_SEEN_COLUMNS], channels)
     traits, tags, channels = _profile_rows(chunk, list(chunk.dirty), chunk.dirty)
+    least, greatest = ("min", "max") if bulk.sqlite else ("LEAST", "GREATEST")
     for name, key, columns, rows in (
         ("person_traits", "name", _TRAIT_COLUMNS, traits),
         ("person_tags", "tag", ["person_id", "tag", *_SEEN_COLUMNS], tags),
         ("person_channels", "channel", ["person_id", "channel", *_SEEN_COLUMNS], channels),
     ):
         changes = ", ".join(f"{c} = excluded.{c}" for c in columns[3:])
+        if name != "person_traits":  # what the chunk adds to what is stored
+            changes = (f"count = {name}.count + excluded.count, "
+                       f"first_seen = {least}({name}.first_seen, excluded.first_seen), "
+                       f"last_seen = {greatest}({name}.last_seen, excluded.last_seen)")  # fmt: skip
         bulk.execute_many(
             f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
             f"ON CONFLICT (person_id, {key}) DO UPDATE SET {changes}",
@@ -308,24 +331,31 @@ def _profile_rows(
     """Rows of the profile entries of ``persons`` (only the ``only`` names of each)."""
     ws_id, when, doc = chunk.ws.id, chunk.bulk.when, chunk.bulk.doc
     traits: list[tuple[Any, ...]] = []
-    tags: list[tuple[Any, ...]] = []
-    channels: list[tuple[Any, ...]] = []
+    tags: list[tuple[str, str, Seen]] = []
+    channels: list[tuple[str, str, Seen]] = []
     for person in persons:
         profile, names = chunk.profiles[person], None if only is None else only[person]
         for name, t in profile.traits.items():
             if names is None or name in names.traits:
                 traits.append((person, name, ws_id, doc(t.value), trait_text(t.value),
                                when(t.updated_at), t.source))  # fmt: skip
-        for rows, entries, wanted in (
+        for entries, found, wanted in (
             (tags, profile.tags, None if names is None else names.tags),
             (channels, profile.channels, None if names is None else names.channels),
         ):
-            for key, s in entries.items():
-                if wanted is None or key in wanted:
-                    rows.append(
-                        (person, key, ws_id, s.count, when(s.first_seen), when(s.last_seen))
-                    )
-    return traits, tags, channels
+            entries.extend((person, key, s) for key, s in found.items()
+                           if wanted is None or key in wanted)  # fmt: skip
+    return traits, _seen_rows(chunk, tags), _seen_rows(chunk, channels)
+
+
+def _seen_rows(chunk: _Chunk, entries: list[tuple[str, str, Seen]]) -> list[tuple[Any, ...]]:
+    """Rows of ``(person, key, seen)`` entries; their times stored at once."""
+    firsts = chunk.bulk.when_many([s.first_seen for _, _, s in entries])
+    lasts = chunk.bulk.when_many([s.last_seen for _, _, s in entries])
+    ws_id = chunk.ws.id
+    times = zip(firsts, lasts, strict=True)
+    return [(person, key, ws_id, s.count, first, last)
+            for (person, key, s), (first, last) in zip(entries, times, strict=True)]  # fmt: skip
 
 
 def _move_holds(chunk: _Chunk) -> None:
