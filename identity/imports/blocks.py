@@ -72,18 +72,25 @@ def scan_block(data: bytes, encoding: str) -> Block:
     (['a,b', '', 'e,"f', 'c,d'], [5, 6, 11, 14], [2])
     """
     raws = data.split(b"\n")
-    ends = [end + number for number, end in enumerate(accumulate(map(len, raws)), 1)]
+    ends = list(accumulate(map((1).__add__, map(len, raws))))  # each line and its b"\n"
     if raws[-1] == b"":
         raws.pop()
         ends.pop()
     elif ends:
         ends[-1] -= 1  # the last line of the file, without a line end
     text, undecoded = _decoded(data, raws, encoding)
-    not_plain = set(undecoded).union(_quoted_or_broken(text))
+    crs = text.count("\r")
+    crlfs = text.count("\r\n") if crs else 0
+    not_plain = set(undecoded).union(_quoted_or_broken(text, crs != crlfs))
     limit = min(csv.field_size_limit(), LINE_LIMIT)
     if max(map(len, raws), default=0) >= limit:
         not_plain.update(number for number, raw in enumerate(raws) if len(raw) >= limit)
-    texts = (text.replace("\r\n", "\n") if "\r" in text else text).split("\n")
+    if not crs:
+        texts = text.split("\n")
+    elif crs == crlfs == text.count("\n"):  # every line ends in \r\n
+        texts = text.split("\r\n")
+    else:
+        texts = text.replace("\r\n", "\n").split("\n")
     return Block(texts[: len(raws)], ends, sorted(not_plain))
 
 
@@ -107,11 +114,10 @@ def _decoded(data: bytes, raws: list[bytes], encoding: str) -> tuple[str, list[i
     return "\n".join(texts), undecoded
 
 
-def _quoted_or_broken(text: str) -> list[int]:
-    """The lines with a quote character or a carriage return that does not end them."""
-    lone: list[int] = []
-    if text.count("\r") != text.count("\r\n"):
-        lone = [match.start() for match in _LONE_CR.finditer(text)]
+def _quoted_or_broken(text: str, lone_crs: bool) -> list[int]:
+    """The lines with a quote character or (if ``lone_crs``) a carriage return that does
+    not end them."""
+    lone = [match.start() for match in _LONE_CR.finditer(text)] if lone_crs else []
     lone.append(len(text))
     found: list[int] = []
     line = start = next_lone = 0  # lines from ``start`` on are not looked at yet

@@ -104,10 +104,10 @@ class _Screener:
 
     def rows(self, rows: Sequence[ImportRow]) -> list[_RowFound]:
         seen, row_of = self.rows_seen.get, self.row_of
-        return [seen(tuple(map(id, row.observation.identifiers))) or row_of(row.observation)
-                for row in rows]  # fmt: skip
+        return [seen(key := tuple(map(id, row.observation.identifiers)))
+                or row_of(key, row.observation) for row in rows]  # fmt: skip
 
-    def row_of(self, observation: Observation) -> _RowFound:
+    def row_of(self, key: tuple[int, ...], observation: Observation) -> _RowFound:
         by_id, one = self.by_id.get, self.one
         # A _Found is never false (a pair, or a note), so ``or`` asks ``one`` for a miss.
         found = [by_id(id(item)) or one(item) for item in observation.identifiers]
@@ -118,7 +118,7 @@ class _Screener:
                 row = identifiers, codes
         except TypeError:
             pass
-        self.rows_seen[tuple(map(id, observation.identifiers))] = row
+        self.rows_seen[key] = row
         return row
 
     def one(self, item: RawIdentifier) -> _Found:
