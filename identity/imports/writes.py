@@ -56,6 +56,7 @@ class _Chunk:
     profiles: dict[str, Profile] = field(default_factory=dict)  # live persons it touched
     dirty: dict[str, _Names] = field(default_factory=dict)  # changed entries, stored persons
     stored_channels: dict[str, set[str]] = field(default_factory=dict)  # of stored persons
+    notable: list[Step] = field(default_factory=list)  # all steps but plain matches
 
 
 def write_chunk(
@@ -77,6 +78,9 @@ def write_chunk(
             chunk.created.append(step.person)
         elif decision.absorbed:
             chunk.absorbed.extend(p for p in decision.absorbed if p in existing.persons)
+        elif not (decision.new_identifiers or decision.demoted or step.row.screened.ignored):
+            continue  # a plain match: no history, no junk (most rows of a large file)
+        chunk.notable.append(step)
     _fold_profiles(chunk)
     _write_persons(chunk)
     row_ids = _write_identifiers(chunk)
@@ -365,12 +369,7 @@ def _move_holds(chunk: _Chunk) -> None:
 def _write_history(chunk: _Chunk, trigger: str) -> None:
     bulk, ws_id, at = chunk.bulk, chunk.ws.id, chunk.bulk.when(chunk.now)
     rows = []
-    for step in chunk.steps:
-        decision = step.decision
-        if decision.outcome == "matched" and not (
-            decision.new_identifiers or decision.absorbed or decision.demoted
-        ):
-            continue  # identify records nothing for it (``history_entries``)
+    for step in chunk.notable:
         message_id = step.row.observation.message_id
         cause = f"message:{message_id}" if message_id else trigger
         for entry in history_entries(step.person, step.decision, chunk.now, cause):
@@ -384,7 +383,7 @@ def _write_history(chunk: _Chunk, trigger: str) -> None:
 def _write_contested(chunk: _Chunk) -> None:
     """Demoted and blocked values counted as identifying row by row counts them."""
     counts: Counter[tuple[str, str, str, str]] = Counter()
-    for step in chunk.steps:
+    for step in chunk.notable:
         for i in step.decision.demoted:
             counts[(i.kind, i.scope, i.value, "demoted")] += 1
         ignored = step.row.screened.ignored
