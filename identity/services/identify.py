@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Select, bindparam, insert, select
 
 from identity.errors import ConcurrentChange, DatabankError
 from identity.identifiers import Identifier
@@ -16,11 +18,12 @@ from identity.profile import Profile
 from identity.resolution import Decision, decide
 from identity.services.context import WorkspaceContext, identifier_document, utcnow
 from identity.services.transactions import in_transaction
-from identity.store.graph import GraphRepository, PersonRow, Snapshot
+from identity.store.driver import Driver, in_list, list_size, listed
+from identity.store.graph import GraphRepository, Owned, PersonRow, Snapshot
 from identity.store.models import Contested, Message, Suppression, table
-from identity.store.profiles import ProfileRepository
+from identity.store.profiles import ProfileRepository, channel_set
 from identity.store.uow import Store, UnitOfWork
-from identity.store.upsert import connection_of, upsert
+from identity.store.upsert import upsert
 
 __all__ = [
     "answer_of",
@@ -37,9 +40,14 @@ _PRIOR_ANSWER = select(_m.response).where(
     _m.workspace_id == bindparam("ws"), _m.message_id == bindparam("message_id")
 )
 _ANSWER_INSERT = insert(table(Message))
-_SUPPRESSED = select(_s.key_hash).where(
-    _s.workspace_id == bindparam("ws"), _s.key_hash.in_(bindparam("keys", expanding=True))
-)
+_SUPPRESSION_KEYS = 64  # looked up by one statement
+
+
+@functools.lru_cache(maxsize=16)
+def _suppressed_query(size: int) -> Select[Any]:
+    return select(_s.key_hash).where(
+        _s.workspace_id == bindparam("ws"), in_list(_s.key_hash, "k", size)
+    )
 
 
 def identify(
@@ -74,12 +82,8 @@ def identify_many(
 
 def prior_answer(uow: UnitOfWork, ws: WorkspaceContext, message_id: str) -> dict[str, Any] | None:
     """The first answer given for ``message_id`` in the workspace, if any."""
-    prior = (
-        connection_of(uow.session)
-        .execute(_PRIOR_ANSWER, {"ws": ws.id, "message_id": message_id})
-        .scalar()
-    )
-    return None if prior is None else dict(prior)
+    rows = Driver(uow.connection()).rows(_PRIOR_ANSWER, {"ws": ws.id, "message_id": message_id})
+    return dict(rows[0][0]) if rows else None
 
 
 def _identify_once(
@@ -104,21 +108,18 @@ def apply_screened(
     trigger: str,
 ) -> dict[str, Any]:
     """Apply one screened observation whose message id is new (the caller checked)."""
-    session = uow.session
     if observation.message_id:
         trigger = f"message:{observation.message_id}"
-    graph = GraphRepository(session, ws.id, uow.sqlite)
-    owners = graph.owners(screened.accepted)
+    graph = GraphRepository(uow.connection(), ws.id, uow.sqlite)
+    owned = graph.owned(screened.accepted)
     # Erasure deletes the identifiers it suppresses: only unknown ones can be suppressed.
-    unknown = [i for i in screened.accepted if i not in owners]
+    unknown = [i for i in screened.accepted if i not in owned.owners]
     _drop_suppressed(uow, ws, screened, observation, unknown)
-    snapshot, persons, row_ids = _snapshot(graph, owners)
+    snapshot, row_ids = _snapshot(graph, owned)
     decision = decide(screened.accepted, snapshot, ws.policy)
     now = utcnow()
     person_id = decision.survivor or new_id("p_")
-    if decision.survivor is None:
-        persons[person_id] = graph.create_person(person_id, now)
-    _fold_profile(uow, ws, graph, person_id, decision, persons, observation, now)
+    _fold_profile(uow, ws, graph, person_id, decision, owned.persons, observation, now)
     row_ids.update(
         graph.add_identifiers(person_id, decision.new_identifiers, observation.timestamp)
     )
@@ -132,7 +133,7 @@ def apply_screened(
     _count_blocked(uow, ws, screened, now)
     response = answer_of(person_id, decision, screened)
     if observation.message_id:
-        connection_of(session).execute(
+        Driver(uow.connection()).run(
             _ANSWER_INSERT, {"workspace_id": ws.id, "message_id": observation.message_id,
                              "response": response, "created_at": now},
         )  # fmt: skip
@@ -151,9 +152,15 @@ def _drop_suppressed(
     if not candidates:
         return
     keys = {ws.suppression_key(i): i for i in candidates}
-    hits = set(
-        connection_of(uow.session).execute(_SUPPRESSED, {"ws": ws.id, "keys": list(keys)}).scalars()
-    )
+    hits: set[str] = set()
+    for start in range(0, len(keys), _SUPPRESSION_KEYS):
+        chunk = list(keys)[start : start + _SUPPRESSION_KEYS]
+        hits.update(
+            key
+            for (key,) in Driver(uow.connection()).rows(
+                _suppressed_query(list_size(len(chunk))), {"ws": ws.id, **listed("k", chunk)}
+            )
+        )
     if hits:
         drop_suppressed(ws, screened, observation, {keys[k] for k in hits})
 
@@ -182,25 +189,22 @@ def _index_of(identifier: Identifier, observation: Observation, ws: WorkspaceCon
     return -1
 
 
-def _snapshot(
-    graph: GraphRepository, owners: dict[Identifier, tuple[int, str]]
-) -> tuple[Snapshot, dict[str, PersonRow], dict[Identifier, int]]:
-    """Read, under lock, the persons that own any accepted identifier (``owners``)."""
-    person_ids = {person for _, person in owners.values()}
-    persons = graph.persons(person_ids, lock=True)
+def _snapshot(graph: GraphRepository, owned: Owned) -> tuple[Snapshot, dict[Identifier, int]]:
+    """The graph as the rules see it, from the persons read under lock (``owned``)."""
+    person_ids = {person for _, person in owned.owners.values()}
+    persons = owned.persons
     if len(persons) != len(person_ids) or any(p.merged_into for p in persons.values()):
         raise ConcurrentChange("a person changed while it was being read")
     members = {
-        person: [identifier for _, identifier in rows]
-        for person, rows in graph.members(person_ids).items()
+        person: [identifier for _, identifier in rows] for person, rows in owned.members.items()
     }
-    for identifier, (_, person) in owners.items():
+    for identifier, (_, person) in owned.owners.items():
         if identifier not in members.get(person, ()):
             raise ConcurrentChange("an identifier moved while it was being read")
     holds = graph.holds_among(person_ids)
-    owner_of = {identifier: person for identifier, (_, person) in owners.items()}
-    row_ids = {identifier: row_id for identifier, (row_id, _) in owners.items()}
-    return Snapshot(owner_of, members, persons, holds), persons, row_ids
+    owner_of = {identifier: person for identifier, (_, person) in owned.owners.items()}
+    row_ids = {identifier: row_id for identifier, (row_id, _) in owned.owners.items()}
+    return Snapshot(owner_of, members, persons, holds), row_ids
 
 
 def _fold_profile(
@@ -213,9 +217,17 @@ def _fold_profile(
     observation: Observation,
     now: datetime,
 ) -> None:
-    profiles = ProfileRepository(uow.session, ws.id)
-    involved = {p: persons[p].activity for p in [person_id, *decision.absorbed]}
+    """Fold the observation (and any absorbed person) into the profile of ``person_id``,
+    creating the person when the decision says so.
+
+    The person row's channel set follows its channel rows: the whole set is known after
+    a merge (every channel was loaded) or for a new person; otherwise it is the stored
+    set plus the observation's channel.
+    """
+    profiles = ProfileRepository(uow.connection(), ws.id)
+    channel = observation.channel
     if decision.absorbed:
+        involved = {p: persons[p].activity for p in [person_id, *decision.absorbed]}
         loaded = profiles.load(involved)
         profile = loaded[person_id]
         for absorbed in decision.absorbed:
@@ -225,16 +237,25 @@ def _fold_profile(
     elif decision.survivor is None:
         profile = Profile()
     else:
-        channels = [observation.channel] if observation.channel else []
         profile = profiles.load(
-            involved, list(observation.traits), list(observation.tags), channels
-        )[person_id]
-    gains_channel = bool(observation.channel) and observation.channel not in profile.channels
+            {person_id: persons[person_id].activity},
+            list(observation.traits), list(observation.tags), [channel] if channel else [],
+        )[person_id]  # fmt: skip
     profile.observe(observation, ws.policy)
+    if decision.survivor is None:
+        graph.create_person(person_id, now, profile.activity, channel_set(profile.channels))
+    else:
+        stored = persons[person_id].channel_set
+        if decision.absorbed:
+            stored = channel_set(profile.channels)
+        elif channel and channel not in _channels_of(stored):
+            stored = channel_set({*_channels_of(stored), channel})
+        graph.set_profile_columns(person_id, profile.activity, stored, now)
     profiles.save(person_id, profile)
-    if gains_channel or decision.absorbed:
-        profiles.refresh_channel_sets([person_id])
-    graph.set_activity(person_id, profile.activity, now)
+
+
+def _channels_of(stored: str | None) -> list[str]:
+    return json.loads(stored) if stored else []
 
 
 def history_entries(
@@ -278,7 +299,7 @@ def _count_contested(
         for i in decision.demoted
     ]  # fmt: skip
     keys = ["workspace_id", "kind", "scope", "value", "reason"]
-    upsert(uow.session, table(Contested), rows, keys, update=["last_at"], add=["count"])
+    upsert(uow.connection(), table(Contested), rows, keys, update=["last_at"], add=["count"])
 
 
 def _count_blocked(
@@ -292,7 +313,7 @@ def _count_blocked(
              "reason": "blocked", "count": 1, "last_at": now}
             for kind, scope, value in sorted(blocked)]  # fmt: skip
     keys = ["workspace_id", "kind", "scope", "value", "reason"]
-    upsert(uow.session, table(Contested), rows, keys, update=["last_at"], add=["count"])
+    upsert(uow.connection(), table(Contested), rows, keys, update=["last_at"], add=["count"])
 
 
 def answer_of(person_id: str, decision: Decision, screened: Screened) -> dict[str, Any]:

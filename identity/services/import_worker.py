@@ -223,6 +223,9 @@ class _Job:
 
     def _finish(self, values: dict[str, Any]) -> None:
         in_transaction(self.store, lambda uow: self._update(uow, values))
+        if values["status"] in ("done", "failed") and self.row.owns_file:
+            # An upload is the import's own copy of raw personal data: gone with it.
+            Path(self.row.path).unlink(missing_ok=True)
 
     def release(self) -> None:
         with contextlib.suppress(LostClaim, StoreUnavailable):

@@ -8,22 +8,25 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, case, delete, insert, or_, select, union_all, update
+from sqlalchemy import Select, bindparam, case, delete, insert, or_, select, text, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from identity.identifiers import Identifier
+from identity.store.driver import Driver, in_list, list_size, listed
 from identity.store.models import Base, History, Hold, IdentifierRow, Link, Person, table
 from identity.store.upsert import connection_of, upsert
 
-__all__ = ["GraphRepository", "PersonRow", "Snapshot"]
+__all__ = ["GraphRepository", "Owned", "PersonRow", "Snapshot"]
 
 _CHUNK = 400  # bound the size of IN (...) lists
 _LISTED = 4  # up to this many values of a group are bound one by one
 _BRANCHES = 100  # and the number of UNION ALL branches (SQLite allows 500)
+_ADDED = 16  # identifiers inserted by one statement
 
 
 @dataclass
@@ -32,6 +35,16 @@ class PersonRow:
     created_at: datetime
     merged_into: str | None
     activity: list[int]
+    channel_set: str | None = None  # as stored (``profiles.channel_set``)
+
+
+@dataclass
+class Owned:
+    """The persons that own some of an observation's identifiers, as they stand."""
+
+    owners: dict[Identifier, tuple[int, str]]  # identifier -> (row id, person id)
+    persons: dict[str, PersonRow]
+    members: dict[str, list[tuple[int, Identifier]]]
 
 
 class Snapshot:
@@ -65,6 +78,7 @@ class GraphRepository:
         self.workspace_id = workspace_id
         self.sqlite = sqlite
         self._connection: Connection | None = None
+        self._driver: Driver | None = None
 
     # -- reads --------------------------------------------------------------------------
     def owners(self, identifiers: Sequence[Identifier]) -> dict[Identifier, tuple[int, str]]:
@@ -74,12 +88,48 @@ class GraphRepository:
         by ``UNION ALL``: each branch searches the unique index, where a row-value ``IN``
         over several identifiers makes SQLite scan the workspace's identifiers.
         """
+        found: dict[Identifier, tuple[int, str]] = {}
+        for sizes, params in self._owner_lookups(identifiers):
+            query = _owners_query(sizes)
+            rows = self._run(query, params) if 0 in sizes else self._db().rows(query, params)
+            for row_id, kind, scope, value, person_id in rows:
+                found[Identifier(kind, scope, value)] = (row_id, person_id)
+        return found
+
+    def owned(self, identifiers: Sequence[Identifier]) -> Owned:
+        """The persons owning any of ``identifiers`` with all their identifiers, read
+        under the transaction's lock: on SQLite (serial) in one statement; on PostgreSQL
+        the owners, then their persons locked ``FOR UPDATE`` in id order, then their
+        identifiers as they stand once the locks are held."""
+        lookups = self._owner_lookups(identifiers)
+        if not self.sqlite or len(lookups) != 1 or 0 in lookups[0][0]:
+            owners = self.owners(identifiers)
+            person_ids = {person for _, person in owners.values()}
+            return Owned(owners, self.persons(person_ids, lock=True), self.members(person_ids))
+        sizes, params = lookups[0]
+        wanted = set(identifiers)
+        owned = Owned({}, {}, defaultdict(list))
+        for row_id, kind, scope, value, person_id, *person in self._db().rows(
+            _owned_query(sizes), params
+        ):
+            identifier = Identifier(kind, scope, value)
+            owned.members[person_id].append((row_id, identifier))
+            if identifier in wanted:
+                owned.owners[identifier] = (row_id, person_id)
+            if person_id not in owned.persons:
+                owned.persons[person_id] = PersonRow(person_id, *person)
+        return owned
+
+    def _owner_lookups(
+        self, identifiers: Sequence[Identifier]
+    ) -> list[tuple[tuple[int, ...], dict[str, Any]]]:
+        """The shapes and parameters of the owners queries for ``identifiers``."""
         groups: dict[tuple[str, str], list[str]] = defaultdict(list)
         for identifier in identifiers:
             groups[identifier.kind, identifier.scope].append(identifier.value)
         branches = [(kind, scope, chunk) for (kind, scope), values in groups.items()
                     for chunk in _chunks(values)]  # fmt: skip
-        found: dict[Identifier, tuple[int, str]] = {}
+        lookups = []
         for start in range(0, len(branches), _BRANCHES):
             part = branches[start : start + _BRANCHES]
             params: dict[str, Any] = {"ws": self.workspace_id}
@@ -90,25 +140,24 @@ class GraphRepository:
                 else:
                     params.update({f"v{n}_{j}": value for j, value in enumerate(values)})
             sizes = tuple(len(values) if len(values) <= _LISTED else 0 for _, _, values in part)
-            for row_id, kind, scope, value, person_id in self._run(_owners_query(sizes), params):
-                found[Identifier(kind, scope, value)] = (row_id, person_id)
-        return found
+            lookups.append((sizes, params))
+        return lookups
 
     def persons(self, person_ids: Collection[str], lock: bool = False) -> dict[str, PersonRow]:
         """Person rows, locked ``FOR UPDATE`` in id order when asked (PostgreSQL)."""
-        if not person_ids:
-            return {}
-        rows = self._run(
-            _persons_query(lock and not self.sqlite),
-            {"ws": self.workspace_id, "ids": sorted(person_ids)},
-        )
-        return {row.id: PersonRow(*row) for row in rows}
+        found: dict[str, PersonRow] = {}
+        ids = sorted(person_ids)
+        for chunk in _chunks(ids):
+            query = _persons_query(lock and not self.sqlite, list_size(len(chunk)))
+            params = {"ws": self.workspace_id, **listed("p", chunk)}
+            found.update((row[0], PersonRow(*row)) for row in self._db().rows(query, params))
+        return found
 
     def members(self, person_ids: Collection[str]) -> dict[str, list[tuple[int, Identifier]]]:
         found: dict[str, list[tuple[int, Identifier]]] = defaultdict(list)
-        if person_ids:
-            rows = self._run(_members_query(), {"ids": list(person_ids)})
-            for row_id, kind, scope, value, person_id in rows:
+        for chunk in _chunks(list(person_ids)):
+            query = _members_query(list_size(len(chunk)))
+            for row_id, kind, scope, value, person_id in self._db().rows(query, listed("p", chunk)):
                 found[person_id].append((row_id, Identifier(kind, scope, value)))
         return found
 
@@ -116,7 +165,10 @@ class GraphRepository:
         if len(person_ids) < 2:
             return set()
         ids = list(person_ids)
-        return {frozenset(row) for row in self._run(_holds_query(), {"a": ids, "b": ids})}
+        if len(ids) > _CHUNK:
+            return {frozenset(row) for row in self._run(_holds_query(), {"a": ids, "b": ids})}
+        rows = self._db().rows(_holds_among_query(list_size(len(ids))), listed("p", ids))
+        return {frozenset(row) for row in rows}
 
     def live_person_id(self, person_id: str) -> str | None:
         """The survivor an id stands for (itself when live); ``None`` when unknown."""
@@ -131,32 +183,51 @@ class GraphRepository:
         return str(row.merged_into or row.id)
 
     # -- writes -------------------------------------------------------------------------
-    def create_person(self, person_id: str, now: datetime) -> PersonRow:
-        activity = [0] * 24
-        self._run(_insert(Person), [{"id": person_id, "workspace_id": self.workspace_id,
-                                      "created_at": now, "updated_at": now,
-                                      "activity": activity}])  # fmt: skip
-        return PersonRow(person_id, now, None, activity)
+    def create_person(
+        self,
+        person_id: str,
+        now: datetime,
+        activity: list[int] | None = None,
+        channel_set: str | None = None,
+    ) -> PersonRow:
+        """A new person, with an empty profile unless ``activity`` and ``channel_set``
+        (the stored form) are given."""
+        activity = [0] * 24 if activity is None else activity
+        self._db().run_many(_insert(Person), [{"id": person_id, "workspace_id": self.workspace_id,
+                                               "created_at": now, "updated_at": now,
+                                               "activity": activity,
+                                               "channel_set": channel_set}])  # fmt: skip
+        return PersonRow(person_id, now, None, activity, channel_set)
 
     def set_activity(self, person_id: str, activity: list[int], now: datetime) -> None:
-        self._run(_activity_update(), {"b_id": person_id, "b_activity": activity, "b_now": now})
+        self._db().run(
+            _activity_update(), {"b_id": person_id, "b_activity": activity, "b_now": now}
+        )
+
+    def set_profile_columns(
+        self, person_id: str, activity: list[int], channel_set: str | None, now: datetime
+    ) -> None:
+        """The activity and the channel set (the stored form) of a person, in one go."""
+        params = {"b_id": person_id, "b_activity": activity, "b_channels": channel_set,
+                  "b_now": now}  # fmt: skip
+        self._db().run(_profile_columns_update(), params)
 
     def add_identifiers(
         self, person_id: str, identifiers: Sequence[Identifier], at: datetime
     ) -> dict[Identifier, int]:
-        if not identifiers:
-            return {}
-        rows = [
-            {"workspace_id": self.workspace_id, "kind": i.kind, "scope": i.scope,
-             "value": i.value, "person_id": person_id, "first_seen": at, "last_seen": at}
-            for i in identifiers
-        ]  # fmt: skip
-        result = self._run(_identifiers_insert(), rows)
-        return {Identifier(k, s, v): row_id for row_id, k, s, v in result}
+        added: dict[Identifier, int] = {}
+        for start in range(0, len(identifiers), _ADDED):
+            part = identifiers[start : start + _ADDED]
+            params: dict[str, Any] = {"ws": self.workspace_id, "person": person_id, "at": at}
+            for n, i in enumerate(part):
+                params.update({f"k{n}": i.kind, f"s{n}": i.scope, f"v{n}": i.value})
+            for row_id, k, s, v in self._db().rows(_identifiers_insert(len(part)), params):
+                added[Identifier(k, s, v)] = row_id
+        return added
 
     def touch_identifiers(self, row_ids: Collection[int], at: datetime) -> None:
-        if row_ids:
-            self._run(_touch_update(), {"ids": list(row_ids), "at": at})
+        for chunk in _chunks(list(row_ids)):
+            self._db().run(_touch_update(list_size(len(chunk))), {"at": at, **listed("i", chunk)})
 
     def record_links(
         self,
@@ -166,57 +237,32 @@ class GraphRepository:
         channel: str | None,
         message_id: str | None,
     ) -> None:
-        """Add or strengthen the links from ``source`` to each target."""
-        if not targets:
-            return
-        existing = {
-            row.target_id: row
-            for row in self._run(_links_query(), {"source": source, "targets": list(targets)})
-        }
-        fresh = [
+        """Add or strengthen the links from ``source`` to each target: a new link starts
+        with this observation as its evidence; a known one counts it, widens its first
+        and last seen and gains the channel."""
+        fresh_channels = [channel] if channel else []
+        rows = [
             {"workspace_id": self.workspace_id, "source_id": source, "target_id": target,
-             "first_seen": at, "last_seen": at, "count": 1,
-             "channels": [channel] if channel else [], "first_message_id": message_id}
-            for target in targets if target not in existing
+             "first_seen": at, "last_seen": at, "count": 1, "channels": fresh_channels,
+             "first_message_id": message_id, "channel": channel}
+            for target in targets
         ]  # fmt: skip
-        if fresh:
-            self._run(_insert(Link), fresh)
-        changes = []
-        for row in existing.values():
-            channels = list(row.channels)
-            if channel and channel not in channels:
-                channels.append(channel)
-            changes.append({"b_id": row.id, "b_count": row.seen + 1, "b_channels": channels,
-                            "b_first": min(row.first_seen, at),
-                            "b_last": max(row.last_seen, at)})  # fmt: skip
-        if changes:
-            self._run(_link_update(), changes)
+        self._db().run_many(_link_upsert(self.sqlite), rows)
 
     def absorb_persons(self, survivor: str, absorbed: Sequence[str], now: datetime) -> None:
         """Move the absorbed persons' identifiers and holds to the survivor; keep their
         ids as aliases that point straight at it."""
         ids = list(absorbed)
-        p, i, h = table(Person).c, table(IdentifierRow).c, table(Hold)
-        self.session.execute(
-            update(table(IdentifierRow)).where(i.person_id.in_(ids)).values(person_id=survivor)
-        )
-        self.session.execute(
-            update(table(Person))
-            .where(or_(p.id.in_(ids), p.merged_into.in_(ids)))
-            .values(merged_into=survivor, merged_at=now, updated_at=now)
-        )
-        holds = self.session.execute(
-            select(h.c.person_a, h.c.person_b).where(
-                or_(h.c.person_a.in_(ids), h.c.person_b.in_(ids))
-            )
-        ).all()
-        if holds:
-            self.session.execute(delete(h).where(or_(h.c.person_a.in_(ids), h.c.person_b.in_(ids))))
-            moved = {frozenset(survivor if x in ids else x for x in pair) for pair in holds}
-            for pair in moved:
-                if len(pair) == 2:
-                    a, b = sorted(pair)
-                    self.hold_apart(a, b, now)
+        size, listed_ids = list_size(len(ids)), listed("a", ids)
+        db = self._db()
+        db.run(_identifiers_move(size), {"survivor": survivor, **listed_ids})
+        db.run(_persons_alias(size), {"survivor": survivor, "now": now, **listed_ids})
+        holds = db.rows(_holds_delete(size), listed_ids)
+        moved = {frozenset(survivor if x in ids else x for x in pair) for pair in holds}
+        for pair in moved:
+            if len(pair) == 2:
+                a, b = sorted(pair)
+                self.hold_apart(a, b, now)
 
     def hold_apart(self, a: str, b: str, now: datetime) -> None:
         a, b = sorted((a, b))
@@ -226,13 +272,19 @@ class GraphRepository:
 
     def record_history(self, entries: Iterable[dict[str, Any]]) -> None:
         rows = [{"workspace_id": self.workspace_id, **entry} for entry in entries]
-        if rows:
-            self._run(_insert(History), rows)
+        self._db().run_many(_insert(History), rows)
 
     def _run(self, statement: Executable, params: Any = None) -> Any:
         if self._connection is None:
             self._connection = connection_of(self.session)
         return self._connection.execute(statement, params)
+
+    def _db(self) -> Driver:
+        if self._driver is None:
+            if self._connection is None:
+                self._connection = connection_of(self.session)
+            self._driver = Driver(self._connection)
+        return self._driver
 
 
 # Statements are built once (and so compiled once per dialect); bind parameters named
@@ -242,22 +294,44 @@ def _insert(model: type[Base]) -> Executable:
     return insert(table(model))
 
 
-@functools.cache
-def _persons_query(lock: bool) -> Executable:
+@functools.lru_cache(maxsize=64)
+def _persons_query(lock: bool, size: int) -> Executable:
     t = table(Person).c
     query = (
-        select(t.id, t.created_at, t.merged_into, t.activity)
-        .where(t.workspace_id == bindparam("ws"), t.id.in_(bindparam("ids", expanding=True)))
+        select(t.id, t.created_at, t.merged_into, t.activity, t.channel_set)
+        .where(t.workspace_id == bindparam("ws"), in_list(t.id, "p", size))
         .order_by(t.id)
     )
     return query.with_for_update() if lock else query
 
 
-@functools.cache
-def _members_query() -> Executable:
+@functools.lru_cache(maxsize=64)
+def _members_query(size: int) -> Executable:
     t = table(IdentifierRow).c
     return select(t.id, t.kind, t.scope, t.value, t.person_id).where(
-        t.person_id.in_(bindparam("ids", expanding=True))
+        in_list(t.person_id, "p", size)
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _owned_query(sizes: tuple[int, ...]) -> Executable:
+    """The identifiers of the persons that :func:`_owners_query` finds, each with its
+    person's row (SQLite: read under the write lock, so one statement is enough)."""
+    i, p = table(IdentifierRow), table(Person)
+    owners = cast(Select[Any], _owners_query(sizes)).subquery()
+    return (
+        select(i.c.id, i.c.kind, i.c.scope, i.c.value, i.c.person_id,
+               p.c.created_at, p.c.merged_into, p.c.activity, p.c.channel_set)
+        .select_from(i.join(p, p.c.id == i.c.person_id))
+        .where(i.c.person_id.in_(select(owners.c.person_id)))
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _holds_among_query(size: int) -> Executable:
+    t = table(Hold).c
+    return select(t.person_a, t.person_b).where(
+        in_list(t.person_a, "p", size), in_list(t.person_b, "p", size)
     )
 
 
@@ -280,19 +354,68 @@ def _activity_update() -> Executable:
     )
 
 
+@functools.lru_cache(maxsize=16)
+def _identifiers_move(size: int) -> Executable:
+    t = table(IdentifierRow).c
+    return (
+        update(table(IdentifierRow))
+        .where(in_list(t.person_id, "a", size))
+        .values(person_id=bindparam("survivor"))
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _persons_alias(size: int) -> Executable:
+    t = table(Person).c
+    now = bindparam("now", type_=t.updated_at.type)
+    return (
+        update(table(Person))
+        .where(or_(in_list(t.id, "a", size), in_list(t.merged_into, "a", size)))
+        .values(merged_into=bindparam("survivor"), merged_at=now, updated_at=now)
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _holds_delete(size: int) -> Executable:
+    """Delete the holds of the persons ``a<n>``, returning them."""
+    t = table(Hold)
+    touching = or_(in_list(t.c.person_a, "a", size), in_list(t.c.person_b, "a", size))
+    return delete(t).where(touching).returning(t.c.person_a, t.c.person_b)
+
+
 @functools.cache
-def _identifiers_insert() -> Executable:
+def _profile_columns_update() -> Executable:
+    t = table(Person).c
+    return (
+        update(table(Person))
+        .where(t.id == bindparam("b_id"))
+        .values(activity=bindparam("b_activity"), channel_set=bindparam("b_channels"),
+                updated_at=bindparam("b_now"))
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=_ADDED)
+def _identifiers_insert(count: int) -> Executable:
+    """An insert of ``count`` identifiers of one person (``k<n>``, ``s<n>``, ``v<n>``)."""
     t = table(IdentifierRow)
-    return insert(t).returning(t.c.id, t.c.kind, t.c.scope, t.c.value)
+    ws: Any = bindparam("ws")
+    person: Any = bindparam("person")
+    at: Any = bindparam("at")
+    rows: list[dict[str, Any]] = [
+        {"workspace_id": ws, "kind": bindparam(f"k{n}"), "scope": bindparam(f"s{n}"),
+         "value": bindparam(f"v{n}"), "person_id": person, "first_seen": at, "last_seen": at}
+        for n in range(count)
+    ]  # fmt: skip
+    return insert(t).values(rows).returning(t.c.id, t.c.kind, t.c.scope, t.c.value)
 
 
-@functools.cache
-def _touch_update() -> Executable:
+@functools.lru_cache(maxsize=64)
+def _touch_update(size: int) -> Executable:
     t = table(IdentifierRow).c
     at = bindparam("at", type_=t.last_seen.type)
     return (
         update(table(IdentifierRow))
-        .where(t.id.in_(bindparam("ids", expanding=True)), or_(t.last_seen < at, t.first_seen > at))
+        .where(in_list(t.id, "i", size), or_(t.last_seen < at, t.first_seen > at))
         .values(
             last_seen=case((t.last_seen < at, at), else_=t.last_seen),
             first_seen=case((t.first_seen > at, at), else_=t.first_seen),
@@ -300,25 +423,36 @@ def _touch_update() -> Executable:
     )
 
 
+# A known link gains the observation's channel (``:channel``, may be null) at the end of
+# its list unless it has it already: JSON functions differ between the two backends.
+_GAIN_CHANNEL = {
+    True: "CASE WHEN :channel IS NULL OR EXISTS (SELECT 1 FROM json_each(links.channels) "
+    "WHERE json_each.value = :channel) THEN links.channels "
+    "ELSE json_insert(links.channels, '$[#]', :channel) END",
+    False: "CASE WHEN CAST(:channel AS TEXT) IS NULL "
+    "OR CAST(links.channels AS JSONB) @> jsonb_build_array(CAST(:channel AS TEXT)) "
+    "THEN links.channels ELSE CAST(CAST(links.channels AS JSONB) "
+    "|| jsonb_build_array(CAST(:channel AS TEXT)) AS JSON) END",
+}
+
+
 @functools.cache
-def _links_query() -> Executable:
-    t = table(Link).c
-    return select(
-        t.id, t.target_id, t.first_seen, t.last_seen, t.count.label("seen"), t.channels
-    ).where(
-        t.source_id == bindparam("source"), t.target_id.in_(bindparam("targets", expanding=True))
+def _link_upsert(sqlite_backend: bool) -> Executable:
+    """Insert a link, or strengthen the one there is (rows carry ``channel`` too)."""
+    t = table(Link)
+    statement = (sqlite if sqlite_backend else postgresql).insert(t)
+    new = statement.excluded
+    earliest, latest = ("min", "max") if sqlite_backend else ("least", "greatest")
+    upsert: Executable = statement.on_conflict_do_update(
+        index_elements=["source_id", "target_id"],
+        set_={
+            "count": t.c.count + new.count,
+            "first_seen": text(f"{earliest}(links.first_seen, excluded.first_seen)"),
+            "last_seen": text(f"{latest}(links.last_seen, excluded.last_seen)"),
+            "channels": text(_GAIN_CHANNEL[sqlite_backend]),
+        },
     )
-
-
-@functools.cache
-def _link_update() -> Executable:
-    t = table(Link).c
-    return (
-        update(table(Link))
-        .where(t.id == bindparam("b_id"))
-        .values(count=bindparam("b_count"), first_seen=bindparam("b_first"),
-                last_seen=bindparam("b_last"), channels=bindparam("b_channels"))
-    )  # fmt: skip
+    return upsert
 
 
 @functools.lru_cache(maxsize=512)

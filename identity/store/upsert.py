@@ -12,6 +12,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+from identity.store.driver import Driver
+
 __all__ = ["connection_of", "upsert"]
 
 
@@ -23,15 +25,14 @@ def upsert(
     update: Iterable[str] = (),
     add: Iterable[str] = (),
 ) -> None:
-    """Insert ``rows``; on a key conflict overwrite the ``update`` columns and add the
-    ``add`` columns to what is stored (with neither, do nothing)."""
+    """Insert ``rows`` (which all carry the same columns); on a key conflict overwrite
+    the ``update`` columns and add the ``add`` columns to what is stored (with neither,
+    do nothing)."""
     if not rows:
         return
-    connection = connection_of(session)
-    statement = _statement(
-        table, connection.dialect.name == "postgresql", tuple(keys), tuple(update), tuple(add)
-    )
-    connection.execute(statement, list(rows))
+    driver = Driver(connection_of(session))
+    statement = _statement(table, not driver.sqlite, tuple(keys), tuple(update), tuple(add))
+    driver.run_many(statement, rows)
 
 
 def connection_of(session: Session | Connection) -> Connection:
