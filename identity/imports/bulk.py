@@ -8,7 +8,7 @@ already in the form SQLAlchemy would store); PostgreSQL gets ``COPY ... FROM STD
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from identity.store.profiles import channel_set
 
 __all__ = ["Bulk", "stored_times"]
 
@@ -39,6 +41,7 @@ class Bulk:
         self.in_size = _SQLITE_IN if sqlite else _POSTGRES_IN
         self._when: dict[datetime, Any] = {}
         self._docs: dict[tuple[str, ...], str] = {}
+        self._channel_sets: dict[frozenset[str], str | None] = {}
 
     @contextmanager
     def roomy_cache(self, kib: int = 262_144) -> Iterator[None]:
@@ -65,8 +68,18 @@ class Bulk:
         return found
 
     def when_many(self, times: Sequence[datetime]) -> list[Any]:
-        """``[self.when(at) for at in times]``, at once."""
-        return stored_times(times, self.sqlite)
+        """``[self.when(at) for at in times]``, at once; :meth:`when` remembers them."""
+        found = stored_times(times, self.sqlite)
+        self._when.update(zip(times, found, strict=True))
+        return found
+
+    def channel_set(self, channels: Collection[str]) -> str | None:
+        """:func:`~identity.store.profiles.channel_set`, cached by the set of channels."""
+        key = frozenset(channels)
+        found = self._channel_sets.get(key, "")
+        if found == "":
+            found = self._channel_sets[key] = channel_set(key)
+        return found
 
     @staticmethod
     def doc(value: Any) -> str:

@@ -18,7 +18,7 @@ from identity.observation import Observation
 from identity.policy import Policy
 from identity.profile import HOURS, Profile, Seen
 
-__all__ = ["Gathered", "Timeline"]
+__all__ = ["Gathered", "Timeline", "gather"]
 
 
 @dataclass
@@ -72,30 +72,19 @@ class Gathered:
     hours: list[int] = field(default_factory=lambda: [0] * HOURS)
     traits: list[Observation] = field(default_factory=list)
 
-    def add(self, observation: Observation, rank: int, hour: int) -> None:
-        """Count one row whose time has ``rank`` and falls in ``hour``."""
-        self.hours[hour] += 1
-        if observation.channel:
-            _count(self.channels, observation.channel, rank)
-        if observation.tags:
-            for tag in dict.fromkeys(observation.tags):
-                _count(self.tags, tag, rank)
-        if observation.traits:
-            self.traits.append(observation)
-
     def fold_into(self, profile: Profile, times: Sequence[datetime], policy: Policy) -> None:
         """Fold the rows into ``profile``: what observing each of them would do.
 
         >>> from datetime import UTC
         >>> from identity.policy import default_policy
         >>> at = [datetime(2026, 1, 1, h, tzinfo=UTC) for h in (1, 2)]
-        >>> gathered, profile = Gathered(), Profile()
-        >>> for rank in (1, 0):
-        ...     gathered.add(Observation([], at[rank], channel="app"), rank, rank)
-        >>> gathered.fold_into(profile, at, default_policy())
+        >>> line = Timeline(at, at, [1, 0], [1, 2])
+        >>> rows = [Observation([], at[1], channel="app"), Observation([], at[0], channel="app")]
+        >>> profile = Profile()
+        >>> gather(["p1", "p1"], rows, line)["p1"].fold_into(profile, at, default_policy())
         >>> seen = profile.channels["app"]
         >>> seen.first_seen.hour, seen.last_seen.hour, seen.count, profile.activity[:3]
-        (1, 2, 2, [1, 1, 0])
+        (1, 2, 2, [0, 1, 1])
         """
         for observation in self.traits:
             profile.observe_traits(observation, policy)
@@ -124,6 +113,28 @@ class Gathered:
 
     def trait_names(self) -> set[str]:
         return {name for observation in self.traits for name in observation.traits}
+
+
+def gather(
+    targets: Sequence[str], observations: Sequence[Observation], timeline: Timeline
+) -> dict[str, Gathered]:
+    """What the rows (``observations``, at the times of ``timeline``) add to each person,
+    ``targets`` naming the person of each row; in the order the persons first appear."""
+    gathered: dict[str, Gathered] = {}
+    hour_of = timeline.hour
+    for target, observation, rank in zip(targets, observations, timeline.rank, strict=True):
+        rows = gathered.get(target)
+        if rows is None:
+            rows = gathered[target] = Gathered()
+        rows.hours[hour_of[rank]] += 1
+        if observation.channel:
+            _count(rows.channels, observation.channel, rank)
+        if observation.tags:
+            for tag in dict.fromkeys(observation.tags):
+                _count(rows.tags, tag, rank)
+        if observation.traits:
+            rows.traits.append(observation)
+    return gathered
 
 
 def _count(table: dict[str, list[int]], key: str, rank: int) -> None:

@@ -157,8 +157,8 @@ class Replay:
         self.age = {p: (row.created_at, p) for p, row in existing.persons.items()}
 
     def run(self, rows: Sequence[Applied]) -> list[Step]:
-        self._rank_codes(1 + max((max(row.codes) for row in rows), default=-1))
-        safe = self.safe
+        self._rank_codes(len(self.catalogue.identifiers))
+        safe = self.safe.tolist()
         return [self._fast(row) if safe[row.codes[0]] else self._decide(row) for row in rows]
 
     def _rank_codes(self, count: int) -> None:

@@ -20,7 +20,7 @@ from identity.audience import trait_text
 from identity.imports.bulk import Bulk
 from identity.imports.evidence import Evidence, Uses, link_evidence
 from identity.imports.existing import Existing
-from identity.imports.gathered import Gathered, Timeline
+from identity.imports.gathered import Gathered, Timeline, gather
 from identity.imports.replay import Replay, Step
 from identity.observation import Observation
 from identity.profile import Profile, Seen
@@ -34,7 +34,7 @@ from identity.store.models import (
     PersonTrait,
     table,
 )
-from identity.store.profiles import ProfileRepository, channel_set
+from identity.store.profiles import ProfileRepository
 from identity.store.upsert import upsert
 
 __all__ = ["write_chunk"]
@@ -56,6 +56,7 @@ class _Chunk:
     profiles: dict[str, Profile] = field(default_factory=dict)  # live persons it touched
     dirty: dict[str, _Names] = field(default_factory=dict)  # changed entries, stored persons
     stored_channels: dict[str, set[str]] = field(default_factory=dict)  # of stored persons
+    notable: list[Step] = field(default_factory=list)  # all steps but plain matches
 
 
 def write_chunk(
@@ -77,6 +78,9 @@ def write_chunk(
             chunk.created.append(step.person)
         elif decision.absorbed:
             chunk.absorbed.extend(p for p in decision.absorbed if p in existing.persons)
+        elif not (decision.new_identifiers or decision.demoted or step.row.screened.ignored):
+            continue  # a plain match: no history, no junk (most rows of a large file)
+        chunk.notable.append(step)
     _fold_profiles(chunk)
     _write_persons(chunk)
     row_ids = _write_identifiers(chunk)
@@ -141,18 +145,9 @@ def _channel_names(bulk: Bulk, persons: list[str]) -> dict[str, set[str]]:
 
 
 def _gather(chunk: _Chunk) -> dict[str, Gathered]:
-    """What the rows add to each live person, in the order the persons first appear."""
-    live, hour_of = chunk.replay.live, chunk.timeline.hour
-    gathered: dict[str, Gathered] = {}
-    for step, observation, rank in zip(
-        chunk.steps, chunk.observations, chunk.timeline.rank, strict=True
-    ):
-        target = live(step.person)
-        rows = gathered.get(target)
-        if rows is None:
-            rows = gathered[target] = Gathered()
-        rows.add(observation, rank, hour_of[rank])
-    return gathered
+    alias, live = chunk.replay.alias, chunk.replay.live
+    targets = [live(s.person) if s.person in alias else s.person for s in chunk.steps]
+    return gather(targets, chunk.observations, chunk.timeline)
 
 
 @dataclass
@@ -184,7 +179,7 @@ def _write_persons(chunk: _Chunk) -> None:
         if survivor == person:
             profile = chunk.profiles[person]
             rows.append((person, chunk.ws.id, at, at, None, None, bulk.doc(profile.activity),
-                         channel_set(profile.channels)))  # fmt: skip
+                         bulk.channel_set(profile.channels)))  # fmt: skip
         else:
             rows.append((person, chunk.ws.id, at, at, survivor, at, zeros, None))
     bulk.insert("persons", ["id", "workspace_id", "created_at", "updated_at", "merged_into",
@@ -198,7 +193,7 @@ def _write_persons(chunk: _Chunk) -> None:
     bulk.execute_many(
         "UPDATE persons SET activity = ?, channel_set = ?, updated_at = ? WHERE id = ?",
         [(bulk.doc(profile.activity),
-          channel_set(channels.get(person, set()) | profile.channels.keys()), at, person)
+          bulk.channel_set(channels.get(person, set()) | profile.channels.keys()), at, person)
          for person, profile in chunk.profiles.items() if person in chunk.existing.persons],
     )  # fmt: skip
 
@@ -349,13 +344,9 @@ def _profile_rows(
 
 
 def _seen_rows(chunk: _Chunk, entries: list[tuple[str, str, Seen]]) -> list[tuple[Any, ...]]:
-    """Rows of ``(person, key, seen)`` entries; their times stored at once."""
-    firsts = chunk.bulk.when_many([s.first_seen for _, _, s in entries])
-    lasts = chunk.bulk.when_many([s.last_seen for _, _, s in entries])
-    ws_id = chunk.ws.id
-    times = zip(firsts, lasts, strict=True)
-    return [(person, key, ws_id, s.count, first, last)
-            for (person, key, s), (first, last) in zip(entries, times, strict=True)]  # fmt: skip
+    ws_id, when = chunk.ws.id, chunk.bulk.when  # remembers the chunk's times (``when_many``)
+    return [(person, key, ws_id, s.count, when(s.first_seen), when(s.last_seen))
+            for person, key, s in entries]  # fmt: skip
 
 
 def _move_holds(chunk: _Chunk) -> None:
@@ -378,12 +369,7 @@ def _move_holds(chunk: _Chunk) -> None:
 def _write_history(chunk: _Chunk, trigger: str) -> None:
     bulk, ws_id, at = chunk.bulk, chunk.ws.id, chunk.bulk.when(chunk.now)
     rows = []
-    for step in chunk.steps:
-        decision = step.decision
-        if decision.outcome == "matched" and not (
-            decision.new_identifiers or decision.absorbed or decision.demoted
-        ):
-            continue  # identify records nothing for it (``history_entries``)
+    for step in chunk.notable:
         message_id = step.row.observation.message_id
         cause = f"message:{message_id}" if message_id else trigger
         for entry in history_entries(step.person, step.decision, chunk.now, cause):
@@ -397,7 +383,7 @@ def _write_history(chunk: _Chunk, trigger: str) -> None:
 def _write_contested(chunk: _Chunk) -> None:
     """Demoted and blocked values counted as identifying row by row counts them."""
     counts: Counter[tuple[str, str, str, str]] = Counter()
-    for step in chunk.steps:
+    for step in chunk.notable:
         for i in step.decision.demoted:
             counts[(i.kind, i.scope, i.value, "demoted")] += 1
         ignored = step.row.screened.ignored

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from identity.imports.evidence import Evidence, Uses, link_evidence
@@ -38,6 +38,7 @@ def looped(rows) -> dict[tuple[int, int], Evidence]:  # type: ignore[no-untyped-
     return edges
 
 
+@settings(deadline=None)  # slow examples on a busy machine are no failure
 @given(st.lists(row, max_size=25))
 def test_link_evidence_equals_folding_the_rows_in_order(rows):
     uses = Uses.of([r[0] for r in rows], [r[1] for r in rows])
@@ -47,6 +48,7 @@ def test_link_evidence_equals_folding_the_rows_in_order(rows):
     assert list(got) == list(want)  # links are inserted in the order they first appear
 
 
+@settings(deadline=None)  # slow examples on a busy machine are no failure
 @given(st.lists(row, max_size=25))
 def test_first_and_last_use_of_each_identifier(rows):
     want: dict[int, tuple[int, int]] = {}

@@ -7,11 +7,11 @@ import copy
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from identity.imports.bulk import stored_times
-from identity.imports.gathered import Gathered, Timeline
+from identity.imports.gathered import Timeline, gather
 from identity.observation import Observation
 from identity.profile import Profile
 from tests.profile_strategies import POLICY, observations
@@ -40,6 +40,7 @@ def profile_of(items: list[Observation]) -> Profile:
     return profile
 
 
+@settings(deadline=None)  # slow examples on a busy machine are no failure
 @given(
     st.lists(st.tuples(rows, st.integers(0, 3)), max_size=30),
     st.lists(st.none() | st.lists(anything, max_size=4), min_size=4, max_size=4),
@@ -53,10 +54,8 @@ def test_gathering_then_folding_equals_observing_row_by_row(assigned, before):
         expected[person].observe(observation, POLICY)
 
     timeline = Timeline.of([o.timestamp for o, _ in assigned], stored_forms, POLICY.zone)
-    gathered = [Gathered() for _ in got]
-    for (observation, person), rank in zip(assigned, timeline.rank, strict=True):
-        gathered[person].add(observation, rank, timeline.hour[rank])
-    for person, rows_of in enumerate(gathered):
+    gathered = gather([p for _, p in assigned], [o for o, _ in assigned], timeline)
+    for person, rows_of in gathered.items():
         if before[person] is None:
             got[person] = rows_of.profile(timeline.times, POLICY)
         else:
@@ -69,6 +68,7 @@ def test_gathering_then_folding_equals_observing_row_by_row(assigned, before):
         assert list(mine.channels) == list(theirs.channels)
 
 
+@settings(deadline=None)  # slow examples on a busy machine are no failure
 @given(st.lists(rows, max_size=30))
 def test_a_timeline_orders_the_distinct_instants(items):
     stamps = [o.timestamp for o in items]
@@ -79,6 +79,7 @@ def test_a_timeline_orders_the_distinct_instants(items):
     assert timeline.hour == [at.astimezone(POLICY.zone).hour for at in timeline.times]
 
 
+@settings(deadline=None)  # slow examples on a busy machine are no failure
 @given(st.lists(st.datetimes(datetime(1900, 1, 2), datetime(2200, 1, 1),
                              timezones=st.timezones()), max_size=10))  # fmt: skip
 def test_times_are_stored_at_once_as_one_by_one(times):
