@@ -117,6 +117,17 @@ def apply_screened(
     trigger: str,
 ) -> dict[str, Any]:
     """Apply one screened observation whose message id is new (the caller checked)."""
+    with Driver(uow.connection()).pipelined():
+        return _apply(uow, ws, observation, screened, trigger)
+
+
+def _apply(
+    uow: UnitOfWork,
+    ws: WorkspaceContext,
+    observation: Observation,
+    screened: Screened,
+    trigger: str,
+) -> dict[str, Any]:
     if observation.message_id:
         trigger = f"message:{observation.message_id}"
     graph = GraphRepository(uow.connection(), ws.id, uow.sqlite)

@@ -158,6 +158,25 @@ class Driver:
             pass
 
     @contextmanager
+    def pipelined(self) -> Iterator[None]:
+        """Send statements without waiting for each answer (PostgreSQL's pipeline
+        mode): the writes of an observation reach the server in one round trip instead
+        of one each; reading rows waits for what was sent before. Nothing on SQLite.
+        A statement's error comes out when its answer is read, at the latest on leaving.
+        """
+        if self.sqlite or self.raw.info.pipeline_status:  # one pipeline at a time
+            yield
+            return
+        try:
+            with self.raw.pipeline():
+                yield
+        except self.dialect.loaded_dbapi.Error as exc:
+            gone = self.dialect.is_disconnect(exc, self.raw, None)
+            if gone:
+                self._invalidate(exc)
+            raise as_sqlalchemy(self.dialect, exc, None, None, gone) from exc
+
+    @contextmanager
     def _executed(self, plan: Prepared, values: Any) -> Iterator[Any]:
         """A cursor that ran ``plan`` with ``values`` (a list of them: once each)."""
         dialect = self.dialect
