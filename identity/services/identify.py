@@ -117,47 +117,37 @@ def apply_screened(
     trigger: str,
 ) -> dict[str, Any]:
     """Apply one screened observation whose message id is new (the caller checked)."""
-    with Driver(uow.connection()).pipelined():
-        return _apply(uow, ws, observation, screened, trigger)
-
-
-def _apply(
-    uow: UnitOfWork,
-    ws: WorkspaceContext,
-    observation: Observation,
-    screened: Screened,
-    trigger: str,
-) -> dict[str, Any]:
-    if observation.message_id:
-        trigger = f"message:{observation.message_id}"
-    graph = GraphRepository(uow.connection(), ws.id, uow.sqlite)
-    owned = graph.owned(screened.accepted)
-    # Erasure deletes the identifiers it suppresses: only unknown ones can be suppressed.
-    unknown = [i for i in screened.accepted if i not in owned.owners]
-    _drop_suppressed(uow, ws, screened, observation, unknown)
-    snapshot, row_ids = _snapshot(graph, owned)
-    decision = decide(screened.accepted, snapshot, ws.policy)
-    now = utcnow()
-    person_id = decision.survivor or new_id("p_")
-    _fold_profile(uow, ws, graph, person_id, decision, owned.persons, observation, now)
-    row_ids.update(
-        graph.add_identifiers(person_id, decision.new_identifiers, observation.timestamp)
-    )
-    known = [row_ids[i] for i in decision.identifiers if i not in decision.new_identifiers]
-    graph.touch_identifiers(known, observation.timestamp)
-    head, *rest = decision.identifiers
-    graph.record_links(row_ids[head], [row_ids[i] for i in rest], observation.timestamp,
-                       observation.channel, observation.message_id)  # fmt: skip
-    graph.record_history(history_entries(person_id, decision, now, trigger))
-    _count_contested(uow, ws, decision, now)
-    _count_blocked(uow, ws, screened, now)
-    response = answer_of(person_id, decision, screened)
-    if observation.message_id:
-        Driver(uow.connection()).run(
-            _ANSWER_INSERT, {"workspace_id": ws.id, "message_id": observation.message_id,
-                             "response": response, "created_at": now},
-        )  # fmt: skip
-    return response
+    with Driver(uow.connection()).pipelined():  # PostgreSQL: fewer round trips
+        if observation.message_id:
+            trigger = f"message:{observation.message_id}"
+        graph = GraphRepository(uow.connection(), ws.id, uow.sqlite)
+        owned = graph.owned(screened.accepted)
+        # Erasure deletes the identifiers it suppresses: only unknown ones can be suppressed.
+        unknown = [i for i in screened.accepted if i not in owned.owners]
+        _drop_suppressed(uow, ws, screened, observation, unknown)
+        snapshot, row_ids = _snapshot(graph, owned)
+        decision = decide(screened.accepted, snapshot, ws.policy)
+        now = utcnow()
+        person_id = decision.survivor or new_id("p_")
+        _fold_profile(uow, ws, graph, person_id, decision, owned.persons, observation, now)
+        row_ids.update(
+            graph.add_identifiers(person_id, decision.new_identifiers, observation.timestamp)
+        )
+        known = [row_ids[i] for i in decision.identifiers if i not in decision.new_identifiers]
+        graph.touch_identifiers(known, observation.timestamp)
+        head, *rest = decision.identifiers
+        graph.record_links(row_ids[head], [row_ids[i] for i in rest], observation.timestamp,
+                           observation.channel, observation.message_id)  # fmt: skip
+        graph.record_history(history_entries(person_id, decision, now, trigger))
+        _count_contested(uow, ws, decision, now)
+        _count_blocked(uow, ws, screened, now)
+        response = answer_of(person_id, decision, screened)
+        if observation.message_id:
+            Driver(uow.connection()).run(
+                _ANSWER_INSERT, {"workspace_id": ws.id, "message_id": observation.message_id,
+                                 "response": response, "created_at": now},
+            )  # fmt: skip
+        return response
 
 
 def _drop_suppressed(
