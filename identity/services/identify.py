@@ -17,7 +17,7 @@ from identity.observation import IdentifierNote, Observation, Screened, check_tr
 from identity.profile import Profile
 from identity.resolution import Decision, decide
 from identity.services.context import WorkspaceContext, identifier_document, utcnow
-from identity.services.transactions import in_transaction
+from identity.services.transactions import in_transaction, lookup
 from identity.store.driver import Driver, in_list, list_size, listed
 from identity.store.graph import GraphRepository, Owned, PersonRow, Snapshot
 from identity.store.models import Contested, Message, Suppression, table
@@ -62,7 +62,7 @@ def identify(
     screened = screen(observation.identifiers, ws.policy, ws.hasher)
     screened.refuse_if_empty()
     return in_transaction(
-        store, lambda uow: _identify_once(uow, ws, observation, screened, trigger)
+        store, lambda uow: _identify_once(store, uow, ws, observation, screened, trigger)
     )
 
 
@@ -82,19 +82,28 @@ def identify_many(
 
 def prior_answer(uow: UnitOfWork, ws: WorkspaceContext, message_id: str) -> dict[str, Any] | None:
     """The first answer given for ``message_id`` in the workspace, if any."""
-    rows = Driver(uow.connection()).rows(_PRIOR_ANSWER, {"ws": ws.id, "message_id": message_id})
+    return _answer_to(Driver(uow.connection()), ws.id, message_id)
+
+
+def _answer_to(db: Driver, workspace_id: int, message_id: str) -> dict[str, Any] | None:
+    rows = db.rows(_PRIOR_ANSWER, {"ws": workspace_id, "message_id": message_id})
     return dict(rows[0][0]) if rows else None
 
 
 def _identify_once(
+    store: Store,
     uow: UnitOfWork,
     ws: WorkspaceContext,
     observation: Observation,
     screened: Screened,
     trigger: str,
 ) -> dict[str, Any]:
-    if observation.message_id:
-        prior = prior_answer(uow, ws, observation.message_id)
+    # A repeated message is answered before the transaction begins, so without taking
+    # SQLite's write lock. Two first deliveries that race both go on; the answer's key
+    # refuses the second, whose retry then finds the first answer here.
+    message_id = observation.message_id
+    if message_id:
+        prior = lookup(store, lambda db: _answer_to(db, ws.id, message_id))
         if prior is not None:
             return prior
     return apply_screened(uow, ws, observation, screened, trigger)
@@ -108,36 +117,37 @@ def apply_screened(
     trigger: str,
 ) -> dict[str, Any]:
     """Apply one screened observation whose message id is new (the caller checked)."""
-    if observation.message_id:
-        trigger = f"message:{observation.message_id}"
-    graph = GraphRepository(uow.connection(), ws.id, uow.sqlite)
-    owned = graph.owned(screened.accepted)
-    # Erasure deletes the identifiers it suppresses: only unknown ones can be suppressed.
-    unknown = [i for i in screened.accepted if i not in owned.owners]
-    _drop_suppressed(uow, ws, screened, observation, unknown)
-    snapshot, row_ids = _snapshot(graph, owned)
-    decision = decide(screened.accepted, snapshot, ws.policy)
-    now = utcnow()
-    person_id = decision.survivor or new_id("p_")
-    _fold_profile(uow, ws, graph, person_id, decision, owned.persons, observation, now)
-    row_ids.update(
-        graph.add_identifiers(person_id, decision.new_identifiers, observation.timestamp)
-    )
-    known = [row_ids[i] for i in decision.identifiers if i not in decision.new_identifiers]
-    graph.touch_identifiers(known, observation.timestamp)
-    head, *rest = decision.identifiers
-    graph.record_links(row_ids[head], [row_ids[i] for i in rest], observation.timestamp,
-                       observation.channel, observation.message_id)  # fmt: skip
-    graph.record_history(history_entries(person_id, decision, now, trigger))
-    _count_contested(uow, ws, decision, now)
-    _count_blocked(uow, ws, screened, now)
-    response = answer_of(person_id, decision, screened)
-    if observation.message_id:
-        Driver(uow.connection()).run(
-            _ANSWER_INSERT, {"workspace_id": ws.id, "message_id": observation.message_id,
-                             "response": response, "created_at": now},
-        )  # fmt: skip
-    return response
+    with Driver(uow.connection()).pipelined():  # PostgreSQL: fewer round trips
+        if observation.message_id:
+            trigger = f"message:{observation.message_id}"
+        graph = GraphRepository(uow.connection(), ws.id, uow.sqlite)
+        owned = graph.owned(screened.accepted)
+        # Erasure deletes the identifiers it suppresses: only unknown ones can be suppressed.
+        unknown = [i for i in screened.accepted if i not in owned.owners]
+        _drop_suppressed(uow, ws, screened, observation, unknown)
+        snapshot, row_ids = _snapshot(graph, owned)
+        decision = decide(screened.accepted, snapshot, ws.policy)
+        now = utcnow()
+        person_id = decision.survivor or new_id("p_")
+        _fold_profile(uow, ws, graph, person_id, decision, owned.persons, observation, now)
+        row_ids.update(
+            graph.add_identifiers(person_id, decision.new_identifiers, observation.timestamp)
+        )
+        known = [row_ids[i] for i in decision.identifiers if i not in decision.new_identifiers]
+        graph.touch_identifiers(known, observation.timestamp)
+        head, *rest = decision.identifiers
+        graph.record_links(row_ids[head], [row_ids[i] for i in rest], observation.timestamp,
+                           observation.channel, observation.message_id)  # fmt: skip
+        graph.record_history(history_entries(person_id, decision, now, trigger))
+        _count_contested(uow, ws, decision, now)
+        _count_blocked(uow, ws, screened, now)
+        response = answer_of(person_id, decision, screened)
+        if observation.message_id:
+            Driver(uow.connection()).run(
+                _ANSWER_INSERT, {"workspace_id": ws.id, "message_id": observation.message_id,
+                                 "response": response, "created_at": now},
+            )  # fmt: skip
+        return response
 
 
 def _drop_suppressed(

@@ -14,7 +14,7 @@ from identity.profile import peak_hours
 from identity.resolution import strength_key
 from identity.services.context import WorkspaceContext, identifier_document
 from identity.services.transactions import lookup, read
-from identity.store.graph import GraphRepository
+from identity.store.graph import GraphRepository, find_owners
 from identity.store.models import IdentifierRow, Person, table
 from identity.store.profiles import ProfileRepository
 from identity.store.uow import Store, UnitOfWork
@@ -37,10 +37,7 @@ def resolve(store: Store, ws: WorkspaceContext, raw: Sequence[RawIdentifier]) ->
         )
     candidates = sorted(screened.accepted, key=strength_key(ws.policy))
 
-    owners = lookup(
-        store,
-        lambda connection: GraphRepository(connection, ws.id, store.sqlite).owners(candidates),
-    )
+    owners = lookup(store, lambda db: find_owners(db, ws.id, candidates))
     for identifier in candidates:
         if identifier in owners:
             return {"person_id": owners[identifier][1],

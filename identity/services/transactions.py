@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from identity.errors import ConcurrentChange, StoreUnavailable
+from identity.store.driver import Driver
 from identity.store.uow import Store, UnitOfWork
 
 __all__ = ["in_transaction", "lookup", "read"]
@@ -68,12 +68,12 @@ def read(store: Store, work: Callable[[UnitOfWork], T]) -> T:
     return _reconnecting(once)
 
 
-def lookup(store: Store, work: Callable[[Connection], T]) -> T:
-    """Call ``work(connection)`` for a read of one statement, without a transaction."""
+def lookup(store: Store, work: Callable[[Driver], T]) -> T:
+    """Call ``work(driver)`` for reads of one statement each, without a transaction."""
 
     def once() -> T:
-        with store.lookups.connect() as connection:
-            return work(connection)
+        with store.lookups() as driver:
+            return work(driver)
 
     return _reconnecting(once)
 

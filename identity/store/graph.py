@@ -21,11 +21,10 @@ from identity.store.driver import Driver, in_list, list_size, listed
 from identity.store.models import Base, History, Hold, IdentifierRow, Link, Person, table
 from identity.store.upsert import connection_of, upsert
 
-__all__ = ["GraphRepository", "Owned", "PersonRow", "Snapshot"]
+__all__ = ["GraphRepository", "Owned", "PersonRow", "Snapshot", "find_owners"]
 
-_CHUNK = 400  # bound the size of IN (...) lists
-_LISTED = 4  # up to this many values of a group are bound one by one
-_BRANCHES = 100  # and the number of UNION ALL branches (SQLite allows 500)
+_CHUNK = 256  # bound the size of IN (...) lists
+_BRANCHES = 64  # and the number of UNION ALL branches (SQLite allows 500)
 _ADDED = 16  # identifiers inserted by one statement
 
 
@@ -82,27 +81,16 @@ class GraphRepository:
 
     # -- reads --------------------------------------------------------------------------
     def owners(self, identifiers: Sequence[Identifier]) -> dict[Identifier, tuple[int, str]]:
-        """``identifier -> (row id, person id)`` for those that exist.
-
-        One ``kind = ? AND scope = ? AND value IN (...)`` branch per (kind, scope), joined
-        by ``UNION ALL``: each branch searches the unique index, where a row-value ``IN``
-        over several identifiers makes SQLite scan the workspace's identifiers.
-        """
-        found: dict[Identifier, tuple[int, str]] = {}
-        for sizes, params in self._owner_lookups(identifiers):
-            query = _owners_query(sizes)
-            rows = self._run(query, params) if 0 in sizes else self._db().rows(query, params)
-            for row_id, kind, scope, value, person_id in rows:
-                found[Identifier(kind, scope, value)] = (row_id, person_id)
-        return found
+        """``identifier -> (row id, person id)`` for those that exist."""
+        return find_owners(self._db(), self.workspace_id, identifiers)
 
     def owned(self, identifiers: Sequence[Identifier]) -> Owned:
         """The persons owning any of ``identifiers`` with all their identifiers, read
         under the transaction's lock: on SQLite (serial) in one statement; on PostgreSQL
         the owners, then their persons locked ``FOR UPDATE`` in id order, then their
         identifiers as they stand once the locks are held."""
-        lookups = self._owner_lookups(identifiers)
-        if not self.sqlite or len(lookups) != 1 or 0 in lookups[0][0]:
+        lookups = _owner_lookups(self.workspace_id, identifiers)
+        if not self.sqlite or len(lookups) != 1:
             owners = self.owners(identifiers)
             person_ids = {person for _, person in owners.values()}
             return Owned(owners, self.persons(person_ids, lock=True), self.members(person_ids))
@@ -119,29 +107,6 @@ class GraphRepository:
             if person_id not in owned.persons:
                 owned.persons[person_id] = PersonRow(person_id, *person)
         return owned
-
-    def _owner_lookups(
-        self, identifiers: Sequence[Identifier]
-    ) -> list[tuple[tuple[int, ...], dict[str, Any]]]:
-        """The shapes and parameters of the owners queries for ``identifiers``."""
-        groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for identifier in identifiers:
-            groups[identifier.kind, identifier.scope].append(identifier.value)
-        branches = [(kind, scope, chunk) for (kind, scope), values in groups.items()
-                    for chunk in _chunks(values)]  # fmt: skip
-        lookups = []
-        for start in range(0, len(branches), _BRANCHES):
-            part = branches[start : start + _BRANCHES]
-            params: dict[str, Any] = {"ws": self.workspace_id}
-            for n, (kind, scope, values) in enumerate(part):
-                params.update({f"k{n}": kind, f"s{n}": scope})
-                if len(values) > _LISTED:
-                    params[f"v{n}"] = values
-                else:
-                    params.update({f"v{n}_{j}": value for j, value in enumerate(values)})
-            sizes = tuple(len(values) if len(values) <= _LISTED else 0 for _, _, values in part)
-            lookups.append((sizes, params))
-        return lookups
 
     def persons(self, person_ids: Collection[str], lock: bool = False) -> dict[str, PersonRow]:
         """Person rows, locked ``FOR UPDATE`` in id order when asked (PostgreSQL)."""
@@ -165,8 +130,6 @@ class GraphRepository:
         if len(person_ids) < 2:
             return set()
         ids = list(person_ids)
-        if len(ids) > _CHUNK:
-            return {frozenset(row) for row in self._run(_holds_query(), {"a": ids, "b": ids})}
         rows = self._db().rows(_holds_among_query(list_size(len(ids))), listed("p", ids))
         return {frozenset(row) for row in rows}
 
@@ -287,6 +250,42 @@ class GraphRepository:
         return self._driver
 
 
+def find_owners(
+    db: Driver, workspace_id: int, identifiers: Sequence[Identifier]
+) -> dict[Identifier, tuple[int, str]]:
+    """``identifier -> (row id, person id)`` for those of ``identifiers`` that exist in
+    the workspace.
+
+    One ``kind = ? AND scope = ? AND value IN (...)`` branch per (kind, scope), joined
+    by ``UNION ALL``: each branch searches the unique index, where a row-value ``IN``
+    over several identifiers makes SQLite scan the workspace's identifiers.
+    """
+    found: dict[Identifier, tuple[int, str]] = {}
+    for sizes, params in _owner_lookups(workspace_id, identifiers):
+        for row_id, kind, scope, value, person_id in db.rows(_owners_query(sizes), params):
+            found[Identifier(kind, scope, value)] = (row_id, person_id)
+    return found
+
+
+def _owner_lookups(
+    workspace_id: int, identifiers: Sequence[Identifier]
+) -> list[tuple[tuple[int, ...], dict[str, Any]]]:
+    """The shapes and parameters of the owners queries for ``identifiers``."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for identifier in identifiers:
+        groups[identifier.kind, identifier.scope].append(identifier.value)
+    branches = [(kind, scope, chunk) for (kind, scope), values in groups.items()
+                for chunk in _chunks(values)]  # fmt: skip
+    lookups = []
+    for start in range(0, len(branches), _BRANCHES):
+        part = branches[start : start + _BRANCHES]
+        params: dict[str, Any] = {"ws": workspace_id}
+        for n, (kind, scope, values) in enumerate(part):
+            params.update({f"k{n}": kind, f"s{n}": scope, **listed(f"v{n}_", values)})
+        lookups.append((tuple(list_size(len(values)) for _, _, values in part), params))
+    return lookups
+
+
 # Statements are built once (and so compiled once per dialect); bind parameters named
 # ``b_*`` stand for values that share a column's name.
 @functools.cache
@@ -332,15 +331,6 @@ def _holds_among_query(size: int) -> Executable:
     t = table(Hold).c
     return select(t.person_a, t.person_b).where(
         in_list(t.person_a, "p", size), in_list(t.person_b, "p", size)
-    )
-
-
-@functools.cache
-def _holds_query() -> Executable:
-    t = table(Hold).c
-    return select(t.person_a, t.person_b).where(
-        t.person_a.in_(bindparam("a", expanding=True)),
-        t.person_b.in_(bindparam("b", expanding=True)),
     )
 
 
@@ -457,26 +447,19 @@ def _link_upsert(sqlite_backend: bool) -> Executable:
 
 @functools.lru_cache(maxsize=512)
 def _owners_query(sizes: tuple[int, ...]) -> Executable:
-    """The lookup of :meth:`GraphRepository.owners`, built once per shape: one branch per
-    (kind, scope) group with parameters ``ws``, ``k<n>``, ``s<n>`` and its values, which
-    are ``v<n>_<j>`` for the few of an online call (``sizes[n]`` of them: a plain
-    statement), else the list ``v<n>`` (``sizes[n]`` 0: an expanding IN)."""
+    """The lookup of :func:`find_owners`, built once per shape: one branch per
+    (kind, scope) group with parameters ``ws``, ``k<n>``, ``s<n>`` and ``sizes[n]``
+    values ``v<n>_<j>``."""
     t = table(IdentifierRow).c
-    selects = []
-    for n, size in enumerate(sizes):
-        values = (
-            t.value.in_(bindparam(f"v{n}", expanding=True))
-            if size == 0
-            else t.value.in_([bindparam(f"v{n}_{j}") for j in range(size)])
+    selects = [
+        select(t.id, t.kind, t.scope, t.value, t.person_id).where(
+            t.workspace_id == bindparam("ws"),
+            t.kind == bindparam(f"k{n}"),
+            t.scope == bindparam(f"s{n}"),
+            in_list(t.value, f"v{n}_", size),
         )
-        selects.append(
-            select(t.id, t.kind, t.scope, t.value, t.person_id).where(
-                t.workspace_id == bindparam("ws"),
-                t.kind == bindparam(f"k{n}"),
-                t.scope == bindparam(f"s{n}"),
-                values,
-            )
-        )
+        for n, size in enumerate(sizes)
+    ]
     return selects[0] if len(selects) == 1 else union_all(*selects)
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from identity.store.database import is_sqlite
+from identity.store.driver import Driver, as_sqlalchemy
 
 __all__ = ["Store", "UnitOfWork"]
 
@@ -19,15 +23,29 @@ class Store:
         self.engine = engine
         self.sqlite = is_sqlite(engine)
         self.reader = engine.execution_options(sqlite_begin="DEFERRED") if self.sqlite else engine
-        # One-statement reads need no transaction: autocommit, so nothing to begin or end.
-        self.lookups = (
-            engine.execution_options(sqlite_begin="")
-            if self.sqlite
-            else engine.execution_options(isolation_level="AUTOCOMMIT")
-        )
 
     def unit_of_work(self, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.reader if readonly else self.engine, self.sqlite)
+
+    @contextmanager
+    def lookups(self) -> Iterator[Driver]:
+        """A pooled connection for reads of one statement each: no transaction
+        (autocommit), so there is nothing to begin or end."""
+        dialect = self.engine.dialect
+        try:
+            pooled = self.engine.raw_connection()
+        except dialect.loaded_dbapi.Error as exc:  # as Engine.connect() would raise it
+            gone = dialect.is_disconnect(exc, None, None)
+            raise as_sqlalchemy(dialect, exc, None, None, gone) from exc
+        raw: Any = pooled.driver_connection  # SQLite's: autocommit unless we BEGIN
+        try:
+            if not self.sqlite:
+                raw.autocommit = True
+            yield Driver.pooled(dialect, pooled)
+        finally:
+            if not self.sqlite and pooled.dbapi_connection is not None:  # not invalidated
+                raw.autocommit = False
+            pooled.close()
 
 
 class UnitOfWork:
