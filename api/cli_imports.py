@@ -19,7 +19,13 @@ from identity.imports.readers import FORMATS, format_of
 from identity.imports.rows import OUTCOMES
 from identity.imports.spec import MappingSpec
 from identity.services import import_worker
-from identity.services.imports import get_import, list_imports, list_rejects, start_import
+from identity.services.imports import (
+    DEFAULT_CHUNK_ROWS,
+    get_import,
+    list_imports,
+    list_rejects,
+    start_import,
+)
 
 __all__ = ["import_command", "imports", "worker"]
 
@@ -82,7 +88,9 @@ def _context() -> Any:
     help="Default: jsonl for .jsonl/.ndjson files, else csv.",
 )
 @click.option(
-    "--chunk-rows", type=click.IntRange(min=1), help="Rows per checkpoint (default 50,000)."
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    help=f"Rows per checkpoint (default {DEFAULT_CHUNK_ROWS:,}).",
 )
 @click.option("--background", is_flag=True, help="Only queue it; `databank worker` runs it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the status document as JSON.")

@@ -41,7 +41,7 @@ __all__ = [
     "status_document",
 ]
 
-DEFAULT_CHUNK_ROWS = 50_000
+DEFAULT_CHUNK_ROWS = 200_000
 
 
 def prepare_mapping(
