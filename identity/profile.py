@@ -64,16 +64,21 @@ class Profile:
         ('gold', 1, 1)
         """
         at = observation.timestamp
-        for name, value in observation.traits.items():
-            incoming = TraitValue(value, at, observation.channel)
-            self.traits[name] = combine_trait(
-                policy.trait_merge(name), self.traits.get(name), incoming
-            )
+        self.observe_traits(observation, policy)
         for tag in dict.fromkeys(observation.tags):
             _see(self.tags, tag, at)
         if observation.channel:
             _see(self.channels, observation.channel, at)
         self.activity[at.astimezone(policy.zone).hour] += 1
+
+    def observe_traits(self, observation: Observation, policy: Policy) -> None:
+        """Fold in the traits of one observation (and nothing else of it)."""
+        at = observation.timestamp
+        for name, value in observation.traits.items():
+            incoming = TraitValue(value, at, observation.channel)
+            self.traits[name] = combine_trait(
+                policy.trait_merge(name), self.traits.get(name), incoming
+            )
 
     def absorb(self, other: Profile, policy: Policy) -> None:
         """Merge another person's profile in; nothing it had is lost."""

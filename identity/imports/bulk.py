@@ -8,18 +8,23 @@ already in the form SQLAlchemy would store); PostgreSQL gets ``COPY ... FROM STD
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-__all__ = ["Bulk"]
+from identity.store.profiles import channel_set
+
+__all__ = ["Bulk", "stored_times"]
 
 _SQLITE_IN = 900  # bound parameter lists well below SQLite's variable limit
 _POSTGRES_IN = 5000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class Bulk:
@@ -36,6 +41,7 @@ class Bulk:
         self.in_size = _SQLITE_IN if sqlite else _POSTGRES_IN
         self._when: dict[datetime, Any] = {}
         self._docs: dict[tuple[str, ...], str] = {}
+        self._channel_sets: dict[frozenset[str], str | None] = {}
 
     @contextmanager
     def roomy_cache(self, kib: int = 262_144) -> Iterator[None]:
@@ -59,6 +65,20 @@ class Bulk:
             naive = at.astimezone(UTC).replace(tzinfo=None)
             found = naive.isoformat(" ", "microseconds") if self.sqlite else naive
             self._when[at] = found
+        return found
+
+    def when_many(self, times: Sequence[datetime]) -> list[Any]:
+        """``[self.when(at) for at in times]``, at once; :meth:`when` remembers them."""
+        found = stored_times(times, self.sqlite)
+        self._when.update(zip(times, found, strict=True))
+        return found
+
+    def channel_set(self, channels: Collection[str]) -> str | None:
+        """:func:`~identity.store.profiles.channel_set`, cached by the set of channels."""
+        key = frozenset(channels)
+        found = self._channel_sets.get(key, "")
+        if found == "":
+            found = self._channel_sets[key] = channel_set(key)
         return found
 
     @staticmethod
@@ -141,3 +161,20 @@ class Bulk:
         self.insert(name, [c.split()[0] for c in columns.split(",")], rows)
         if not self.sqlite:
             self.session.execute(text(f"ANALYZE {name}"))
+
+
+def stored_times(times: Sequence[datetime], text: bool) -> list[Any]:
+    """Aware ``times`` as the columns hold them, at once (numpy): naive UTC datetimes,
+    or their ISO text on SQLite (``text``), as :meth:`Bulk.when` gives them one by one.
+
+    >>> from datetime import timezone
+    >>> stored_times([datetime(2026, 1, 1, 8, tzinfo=timezone(timedelta(hours=8)))], True)
+    ['2026-01-01 00:00:00.000000']
+    """
+    if not times:
+        return []
+    micros = np.array([(at - _EPOCH) // _MICROSECOND for at in times], dtype=np.int64)
+    naive = micros.astype("datetime64[us]")
+    if not text:
+        return list(naive.tolist())
+    return list(np.strings.replace(np.datetime_as_string(naive, unit="us"), "T", " ").tolist())

@@ -2,38 +2,46 @@
 
 A reader yields each row (an :class:`ImportRow`) or a :class:`Reject` for a bad one,
 together with the :class:`Position` just after it: the physical lines and bytes consumed.
-The job runner stores that position as its checkpoint, and a reader started from it
-continues with the next row. Files are read line by line in binary, so memory stays
-flat whatever the size, and an encoding error is named by its byte offset.
+The job runner reads rows in chunks (:func:`read_chunks`) and stores the position after
+a chunk as its checkpoint; a reader started from it continues with the next row. Files
+are read in blocks of lines, so memory stays flat whatever the size, and an encoding
+error is named by its byte offset. CSV: :mod:`identity.imports.csvrows`.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
+import gc
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TypeVar
 
 from marshmallow import ValidationError
 
 from identity.documents import ObservationSchema, flat_messages
-from identity.errors import InvalidInput
-from identity.imports.columns import RowParser
+from identity.imports.csvrows import csv_batches, read_header
+from identity.imports.lines import MAX_LINE_BYTES, Batch, Ends, Lines, Position, Row
 from identity.imports.mapping import ImportMapping
-from identity.imports.rows import ImportRow, Reject
+from identity.imports.rows import Reject, row_or_reject
 from identity.observation import Observation
 from identity.policy import Policy
 
-__all__ = ["FORMATS", "Position", "format_of", "read_header", "read_rows"]
+__all__ = [
+    "FORMATS",
+    "MAX_LINE_BYTES",
+    "Position",
+    "format_of",
+    "read_chunks",
+    "read_header",
+    "read_rows",
+]
 
 FORMATS = ("csv", "jsonl")
-MAX_LINE_BYTES = 1 << 20
 
-Item = tuple[ImportRow | Reject, "Position"]
+Item = tuple[Row, Position]
+_T = TypeVar("_T")
 
 
 def format_of(filename: str, given: str | None = None) -> str:
@@ -43,38 +51,6 @@ def format_of(filename: str, given: str | None = None) -> str:
     ('jsonl', 'csv', 'csv')
     """
     return given or ("jsonl" if filename.lower().endswith((".jsonl", ".ndjson")) else "csv")
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where a reader stands: physical lines and bytes consumed from the file's start."""
-
-    line: int = 0
-    offset: int = 0
-
-    def as_document(self) -> dict[str, int]:
-        return {"line": self.line, "offset": self.offset}
-
-    @classmethod
-    def from_document(cls, document: dict[str, Any] | None) -> Position | None:
-        return cls(int(document["line"]), int(document["offset"])) if document else None
-
-
-def read_header(path: Path, mapping: ImportMapping | None = None) -> tuple[list[str], Position]:
-    """The CSV header's column names and the position of the first data row (in the
-    mapping's delimiter and encoding)."""
-    mapping = mapping or ImportMapping()
-    with path.open("rb") as handle:
-        lines = _Lines(handle, Position(), mapping.encoding)
-        record = next(csv.reader(lines, delimiter=mapping.delimiter), None)
-        if record is None:
-            raise InvalidInput("the file is empty", {"file": "a CSV export needs a header row"})
-        if lines.bad:
-            raise InvalidInput("the header row is unreadable", {"file": lines.bad})
-        header = [name.strip() for name in record]
-        if header:
-            header[0] = header[0].removeprefix("\ufeff")
-        return header, Position(lines.line, lines.offset)
 
 
 def read_rows(
@@ -89,42 +65,72 @@ def read_rows(
 
     The mapping must have been checked (:meth:`ImportMapping.check`) against the header.
     """
-    if format == "csv":
-        return _read_csv(path, mapping, policy, default_time, start)
-    return _read_jsonl(path, mapping, default_time, start or Position())
+    for rows, ends in _batches(path, format, mapping, policy, default_time, start):
+        for index, row in enumerate(rows):
+            yield row, ends[index]
 
 
-def _read_csv(
+def read_chunks(
     path: Path,
+    format: str,
+    mapping: ImportMapping,
+    policy: Policy,
+    default_time: datetime,
+    size: int,
+    start: Position | None = None,
+) -> Iterator[tuple[list[Row], Position]]:
+    """The rows of :func:`read_rows` in lists of ``size`` (the last may be shorter), each
+    with the position after its last row."""
+    batches = _batches(path, format, mapping, policy, default_time, start)
+    return _collector_paused(_chunked(batches, size))
+
+
+def _batches(
+    path: Path,
+    format: str,
     mapping: ImportMapping,
     policy: Policy,
     default_time: datetime,
     start: Position | None,
-) -> Iterator[Item]:
-    header, body = read_header(path, mapping)
-    parser = RowParser(mapping, header, policy, default_time)
-    start = start or body
-    with path.open("rb") as handle:
-        handle.seek(start.offset)
-        lines = _Lines(handle, start, mapping.encoding)
-        reader = csv.reader(lines, delimiter=mapping.delimiter)
-        while True:
-            first = lines.line + 1
-            try:
-                record = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                lines.bad = lines.bad or f"unreadable CSV: {exc}"
-                record = []
-            if lines.bad:
-                item: ImportRow | Reject = Reject(first, lines.bad)
-                lines.bad = None
-            elif not record:
-                continue  # a blank line is no row
-            else:
-                item = _item(first, parser.parse(record))
-            yield item, Position(lines.line, lines.offset)
+) -> Iterator[Batch]:
+    if format == "csv":
+        return csv_batches(path, mapping, policy, default_time, start)
+    items = _read_jsonl(path, mapping, default_time, start or Position())
+    return (([row], [end]) for row, end in items)
+
+
+def _chunked(batches: Iterator[Batch], size: int) -> Iterator[tuple[list[Row], Position]]:
+    chunk: list[Row] = []
+    last: tuple[Ends, int] | None = None
+    for rows, ends in batches:
+        taken = 0
+        while taken < len(rows):
+            piece = rows[taken : taken + size - len(chunk)]
+            chunk += piece
+            taken += len(piece)
+            last = ends, taken - 1
+            if len(chunk) == size:
+                yield chunk, ends[taken - 1]
+                chunk = []
+    if chunk and last is not None:
+        yield chunk, last[0][last[1]]
+
+
+def _collector_paused(chunks: Iterator[_T]) -> Iterator[_T]:
+    """Each chunk made with Python's cyclic garbage collector paused: reading makes no
+    cycles, and the collector's sweeps over the rows of a chunk being made would cost
+    about as much as making them."""
+    while True:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            chunk = next(chunks, None)
+        finally:
+            if enabled:
+                gc.enable()
+        if chunk is None:
+            return
+        yield chunk
 
 
 def _read_jsonl(
@@ -134,21 +140,17 @@ def _read_jsonl(
     defaults = {"channel": mapping.channel, "event": mapping.event}
     with path.open("rb") as handle:
         handle.seek(start.offset)
-        lines = _Lines(handle, start, mapping.encoding)
+        lines = Lines(handle, start, mapping.encoding)
         for text in lines:
             line = lines.line
             if lines.bad:
-                item: ImportRow | Reject = Reject(line, lines.bad)
+                row: Row = Reject(line, lines.bad)
                 lines.bad = None
             elif not text.strip():
                 continue
             else:
-                item = _item(line, _observation(text, schema, default_time, defaults))
-            yield item, Position(lines.line, lines.offset)
-
-
-def _item(line: int, parsed: Observation | str) -> ImportRow | Reject:
-    return Reject(line, parsed) if isinstance(parsed, str) else ImportRow(line, parsed)
+                row = row_or_reject(line, _observation(text, schema, default_time, defaults))
+            yield row, lines.position
 
 
 def _observation(
@@ -170,42 +172,3 @@ def _observation(
         if source is not None and name not in document:
             changes[name] = source.text
     return dataclasses.replace(observation, **changes) if changes else observation
-
-
-class _Lines:
-    """The file's physical lines as text, counting lines and bytes as they are handed
-    out. A line that is not UTF-8 (or is longer than ``MAX_LINE_BYTES``) is handed out
-    mended, with ``bad`` saying what was wrong, so that the row it belongs to is
-    rejected and the rest of the file still reads."""
-
-    def __init__(self, handle: IO[bytes], start: Position, encoding: str) -> None:
-        self.handle = handle
-        self.encoding = encoding
-        self.label = "UTF-8" if encoding == "utf-8" else encoding
-        self.line = start.line
-        self.offset = start.offset
-        self.bad: str | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        while raw := self.handle.readline(MAX_LINE_BYTES):
-            at = self.offset
-            self.line += 1
-            self.offset += len(raw)
-            if len(raw) == MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                self.offset += self._skip_rest()
-                self.bad = self.bad or f"a line longer than {MAX_LINE_BYTES} bytes"
-                yield "\n"
-                continue
-            try:
-                yield raw.decode(self.encoding)
-            except UnicodeDecodeError as exc:
-                self.bad = self.bad or f"invalid {self.label} at byte offset {at + exc.start}"
-                yield raw.decode(self.encoding, "replace")
-
-    def _skip_rest(self) -> int:
-        skipped = 0
-        while chunk := self.handle.readline(MAX_LINE_BYTES):
-            skipped += len(chunk)
-            if chunk.endswith(b"\n"):
-                break
-        return skipped

@@ -157,14 +157,21 @@ class Replay:
         self.age = {p: (row.created_at, p) for p, row in existing.persons.items()}
 
     def run(self, rows: Sequence[Applied]) -> list[Step]:
-        self._rank_codes(1 + max((max(row.codes) for row in rows), default=-1))
-        safe = self.safe
+        self._rank_codes(len(self.catalogue.identifiers))
+        safe = self.safe.tolist()
         return [self._fast(row) if safe[row.codes[0]] else self._decide(row) for row in rows]
 
     def _rank_codes(self, count: int) -> None:
-        key, identifiers = strength_key(self.policy), self.catalogue.identifiers
+        key = strength_key(self.policy)
+        priority: dict[str, int] = {}  # the first part of the key, once per kind
+        keys = []
+        for i in self.catalogue.identifiers[:count]:
+            first = priority.get(i.kind)
+            if first is None:
+                first = priority[i.kind] = key(i)[0]
+            keys.append((first, i.kind, i.scope, i.value))
         self.rank = [0] * count
-        for place, code in enumerate(sorted(range(count), key=lambda c: key(identifiers[c]))):
+        for place, code in enumerate(sorted(range(count), key=keys.__getitem__)):
             self.rank[code] = place
 
     def live(self, person: str) -> str:

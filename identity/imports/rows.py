@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from identity.observation import Observation
 
-__all__ = ["OUTCOMES", "ChunkOutcome", "ImportRow", "Reject"]
+__all__ = ["OUTCOMES", "ChunkOutcome", "ImportRow", "Reject", "row_or_reject"]
 
 #: Every row ends as exactly one of these (SPEC section 7).
 OUTCOMES = ("created", "matched", "merged", "duplicate", "rejected")
@@ -29,6 +29,11 @@ class Reject:
 
     line: int
     reason: str
+
+
+def row_or_reject(line: int, parsed: Observation | str) -> ImportRow | Reject:
+    """The row of a parsed observation, or the reject of a reason."""
+    return Reject(line, parsed) if isinstance(parsed, str) else ImportRow(line, parsed)
 
 
 @dataclass

@@ -50,14 +50,14 @@ class Catalogue:
     code: dict[Identifier, int] = field(default_factory=dict)
 
     def encode(self, identifier: Identifier) -> int:
-        found = self.code.get(identifier)
-        if found is None:
-            found = self.code[identifier] = len(self.identifiers)
+        found = self.code.setdefault(identifier, len(self.identifiers))
+        if found == len(self.identifiers):
             self.identifiers.append(identifier)
         return found
 
 
 _Found = tuple[Identifier, int] | IdentifierNote  # an identifier and its code, or why not
+_Raw = tuple[str, str, str | None]  # a raw identifier's kind, value and scope
 
 
 class _Remembered(threading.local):
@@ -68,11 +68,9 @@ class _Remembered(threading.local):
 
     def __init__(self) -> None:
         self.key: tuple[Policy, KeyedHasher] | None = None
-        self.outcomes: dict[RawIdentifier, Identifier | IdentifierNote] = {}
+        self.outcomes: dict[_Raw, Identifier | IdentifierNote] = {}
 
-    def for_workspace(
-        self, ws: WorkspaceContext
-    ) -> dict[RawIdentifier, Identifier | IdentifierNote]:
+    def for_workspace(self, ws: WorkspaceContext) -> dict[_Raw, Identifier | IdentifierNote]:
         key = self.key
         if key is None or key[0] is not ws.policy or key[1] is not ws.hasher:
             self.key, self.outcomes = (ws.policy, ws.hasher), {}
@@ -84,40 +82,68 @@ class _Remembered(threading.local):
 _remembered = _Remembered()
 
 
+#: A row's screening: its identifiers and their codes when every one is usable and none
+#: repeats (the common row), else how each of its identifiers screened.
+_RowFound = tuple[tuple[Identifier, ...], tuple[int, ...]] | list[_Found]
+
+
 class _Screener:
-    """Screens raw identifiers through a cache keyed by the raw identifier."""
+    """Screens the raw identifiers of a chunk's rows through caches keyed by the raw
+    identifier and, quicker, by the object. A reader hands out one object for the same
+    raw identifier again and again (:meth:`RowParser.parse_many`), and the rows keep
+    their objects alive while the chunk is screened, so ids name them meanwhile; a row
+    with the same objects as an earlier row screens as it did."""
 
     def __init__(self, ws: WorkspaceContext, catalogue: Catalogue) -> None:
         self.ws = ws
         self.catalogue = catalogue
-        self.cache: dict[RawIdentifier, _Found] = {}
+        self.cache: dict[_Raw, _Found] = {}
+        self.by_id: dict[int, _Found] = {}
+        self.rows_seen: dict[tuple[int, ...], _RowFound] = {}
         self.remembered = _remembered.for_workspace(ws)
 
+    def rows(self, rows: Sequence[ImportRow]) -> list[_RowFound]:
+        seen, row_of = self.rows_seen.get, self.row_of
+        return [seen(key := tuple(map(id, row.observation.identifiers)))
+                or row_of(key, row.observation) for row in rows]  # fmt: skip
+
+    def row_of(self, key: tuple[int, ...], observation: Observation) -> _RowFound:
+        by_id, one = self.by_id.get, self.one
+        # A _Found is never false (a pair, or a note), so ``or`` asks ``one`` for a miss.
+        found = [by_id(id(item)) or one(item) for item in observation.identifiers]
+        row: _RowFound = found
+        try:  # the common row: every identifier usable (a note is no pair), none repeated
+            identifiers, codes = zip(*found, strict=True) if found else ((), ())
+            if len(codes) < 2 or len(set(codes)) == len(codes):
+                row = identifiers, codes
+        except TypeError:
+            pass
+        self.rows_seen[key] = row
+        return row
+
     def one(self, item: RawIdentifier) -> _Found:
-        found = self.cache.get(item)
+        key = (item.kind, item.value, item.scope)  # hashed quicker than the dataclass
+        found = self.cache.get(key)
         if found is None:
-            outcome = self.remembered.get(item)
+            outcome = self.remembered.get(key)
             if outcome is None:
                 outcome = screen_one(0, item, self.ws.policy, self.ws.hasher)
-                self.remembered[item] = outcome
+                self.remembered[key] = outcome
             if isinstance(outcome, Identifier):
                 found = (outcome, self.catalogue.encode(outcome))
             else:
                 found = outcome
-            self.cache[item] = found
+            self.cache[key] = found
+        self.by_id[id(item)] = found
         return found
 
-    @staticmethod
-    def row(found: list[_Found]) -> tuple[Screened, list[int]]:
-        """What :func:`identity.observation.screen` gives for a row whose identifiers
-        screened one by one are ``found``, plus the accepted codes."""
-        if all(type(f) is tuple for f in found):  # the common row: every identifier usable
-            codes = [f[1] for f in found]  # type: ignore[index]
-            if len(set(codes)) == len(codes):
-                return Screened([f[0] for f in found], [], []), codes  # type: ignore[index]
-        screened = screened_from([f if isinstance(f, IdentifierNote) else f[0] for f in found])
-        codes = [f[1] for f in found if type(f) is tuple]
-        return screened, list(dict.fromkeys(codes))
+
+def _screened(found: list[_Found]) -> tuple[Screened, list[int]]:
+    """What :func:`identity.observation.screen` gives for a row whose identifiers
+    screened one by one are ``found``, plus the accepted codes."""
+    screened = screened_from([f if isinstance(f, IdentifierNote) else f[0] for f in found])
+    codes = [f[1] for f in found if type(f) is tuple]
+    return screened, list(dict.fromkeys(codes))
 
 
 def screen_rows(
@@ -127,8 +153,7 @@ def screen_rows(
     the rows that go on to the rules, with the chunk's identifier catalogue."""
     catalogue = Catalogue()
     screener = _Screener(ws, catalogue)
-    one = screener.one
-    found = [[one(item) for item in row.observation.identifiers] for row in rows]
+    found = screener.rows(rows)
     gone = _suppressed(bulk, ws, catalogue)
     known = _known_messages(bulk, ws, rows)
     applied: list[Applied] = []
@@ -141,7 +166,10 @@ def screen_rows(
         try:
             if observation.traits:
                 check_traits(observation.traits, ws.policy)
-            screened, codes = screener.row(items)
+            if type(items) is tuple:  # the common row: new lists, a suppression changes them
+                screened, codes = Screened(list(items[0]), [], []), list(items[1])
+            else:
+                screened, codes = _screened(items)  # type: ignore[arg-type]
             screened.refuse_if_empty()
             if gone and not gone.isdisjoint(codes):
                 codes = _drop(ws, screened, observation, codes, gone, catalogue)

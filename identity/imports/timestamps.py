@@ -52,11 +52,16 @@ def time_parser(time_format: str) -> Callable[[str], datetime]:
     '2024-05-01T08:30:00+00:00'
     """
     if time_format == "iso":
-        return lambda text: _aware(datetime.fromisoformat(text.strip()))
+        return _iso
     if time_format in ("epoch", "epoch_ms"):
         scale = 1000.0 if time_format == "epoch_ms" else 1.0
         return lambda text: _from_epoch(float(text) / scale)
     return lambda text: _aware(datetime.strptime(text.strip(), time_format))
+
+
+def _iso(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.strip())  # the commonest format, spelt out
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _aware(moment: datetime) -> datetime:

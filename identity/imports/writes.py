@@ -8,22 +8,22 @@ changes, however many rows of the chunk touched them.
 
 from __future__ import annotations
 
-import itertools
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy import JSON, delete, text
 
 from identity.audience import trait_text
 from identity.imports.bulk import Bulk
+from identity.imports.evidence import Evidence, Uses, link_evidence
 from identity.imports.existing import Existing
+from identity.imports.gathered import Gathered, Timeline, gather
 from identity.imports.replay import Replay, Step
 from identity.observation import Observation
-from identity.profile import Profile
+from identity.profile import Profile, Seen
 from identity.services.context import WorkspaceContext
 from identity.services.identify import answer_of, history_entries
 from identity.store.models import (
@@ -34,7 +34,7 @@ from identity.store.models import (
     PersonTrait,
     table,
 )
-from identity.store.profiles import ProfileRepository, channel_set
+from identity.store.profiles import ProfileRepository
 from identity.store.upsert import upsert
 
 __all__ = ["write_chunk"]
@@ -47,14 +47,16 @@ class _Chunk:
     existing: Existing
     replay: Replay
     steps: list[Step]
+    observations: list[Observation]  # each step's
     now: datetime
-    times: list[datetime] = field(default_factory=list)  # the rows' distinct times, sorted
-    stored_times: list[Any] = field(default_factory=list)  # the same as the columns hold
-    rank: list[int] = field(default_factory=list)  # each step's time as an index of times
+    timeline: Timeline
+    uses: Uses  # every use of an identifier code by a row
     created: list[str] = field(default_factory=list)  # persons the chunk made, in order
     absorbed: list[str] = field(default_factory=list)  # stored persons it absorbed
     profiles: dict[str, Profile] = field(default_factory=dict)  # live persons it touched
     dirty: dict[str, _Names] = field(default_factory=dict)  # changed entries, stored persons
+    stored_channels: dict[str, set[str]] = field(default_factory=dict)  # of stored persons
+    notable: list[Step] = field(default_factory=list)  # all steps but plain matches
 
 
 def write_chunk(
@@ -66,16 +68,19 @@ def write_chunk(
     trigger: str,
     now: datetime,
 ) -> None:
-    chunk = _Chunk(bulk, ws, existing, replay, steps, now)
-    stamps = [step.row.observation.timestamp for step in steps]
-    chunk.times = sorted(set(stamps))
-    chunk.stored_times = [bulk.when(at) for at in chunk.times]
-    index = {at: k for k, at in enumerate(chunk.times)}
-    chunk.rank = [index[at] for at in stamps]
+    observations = [step.row.observation for step in steps]
+    timeline = Timeline.of([o.timestamp for o in observations], bulk.when_many, ws.policy.zone)
+    uses = Uses.of([step.codes for step in steps], timeline.rank)
+    chunk = _Chunk(bulk, ws, existing, replay, steps, observations, now, timeline, uses)
     for step in steps:
-        if step.decision.outcome == "created":
+        decision = step.decision
+        if decision.outcome == "created":
             chunk.created.append(step.person)
-        chunk.absorbed.extend(p for p in step.decision.absorbed if p in existing.persons)
+        elif decision.absorbed:
+            chunk.absorbed.extend(p for p in decision.absorbed if p in existing.persons)
+        elif not (decision.new_identifiers or decision.demoted or step.row.screened.ignored):
+            continue  # a plain match: no history, no junk (most rows of a large file)
+        chunk.notable.append(step)
     _fold_profiles(chunk)
     _write_persons(chunk)
     row_ids = _write_identifiers(chunk)
@@ -89,38 +94,60 @@ def write_chunk(
 
 # -- profiles and persons -------------------------------------------------------------
 def _fold_profiles(chunk: _Chunk) -> None:
-    """Each live person's profile: the stored entries it needs, the whole profiles of
-    the stored persons it absorbed, then every row that went to it (profile rules do not
-    depend on order or grouping). ``chunk.dirty`` names what changed in stored ones."""
+    """Each live person's profile: the stored traits it needs, the whole profiles of the
+    stored persons it absorbed, then what the rows that went to it add (gathered per
+    person first). ``chunk.dirty`` names what changed in stored ones; their tags and
+    channels hold only what the chunk adds, summed with the stored rows in SQL."""
     live, policy, stored = chunk.replay.live, chunk.ws.policy, chunk.existing.persons
+    gathered = _gather(chunk)
     repository = ProfileRepository(chunk.bulk.session, chunk.ws.id)
     absorbed: dict[str, Profile] = {}
     for part in chunk.bulk.chunks(sorted(set(chunk.absorbed))):
         absorbed.update(repository.load({p: stored[p].activity for p in part}))
-    keep = {live(step.person) for step in chunk.steps} & stored.keys()
+    keep = [person for person in gathered if person in stored]
     wanted = _Names()
-    for step in chunk.steps:
-        if live(step.person) in keep:
-            wanted.add_observation(step.row.observation)
+    for person in keep:
+        wanted.add_gathered(gathered[person])
     for profile in absorbed.values():
         wanted.add_profile(profile)
     profiles, dirty = chunk.profiles, chunk.dirty
-    traits, tags = wanted.lists()
+    traits = sorted(wanted.traits)
     for part in chunk.bulk.chunks(sorted(keep)):
-        # every channel: the person row keeps the set of them (``channel_set``)
-        loaded = repository.load({p: stored[p].activity for p in part}, traits, tags, None)
+        loaded = repository.load({p: stored[p].activity for p in part}, traits, (), ())
         profiles.update(loaded)
         dirty.update((p, _Names()) for p in loaded)
-    for person, profile in absorbed.items():
-        profiles[live(person)].absorb(profile, policy)
-        dirty[live(person)].add_profile(profile)
-    for step in chunk.steps:
-        target = live(step.person)
+    chunk.stored_channels = _channel_names(chunk.bulk, keep)
+    for person, whole in absorbed.items():
+        profiles[live(person)].absorb(whole, policy)
+        dirty[live(person)].add_profile(whole)
+    times = chunk.timeline.times
+    for target, rows in gathered.items():
         if target not in profiles:
-            profiles[target] = Profile()
-        profiles[target].observe(step.row.observation, policy)
+            profiles[target] = rows.profile(times, policy)
+            continue
+        rows.fold_into(profiles[target], times, policy)
         if target in dirty:
-            dirty[target].add_observation(step.row.observation)
+            dirty[target].add_gathered(rows)
+
+
+def _channel_names(bulk: Bulk, persons: list[str]) -> dict[str, set[str]]:
+    """The stored channels of ``persons`` (the person row keeps the set of them)."""
+    names: dict[str, set[str]] = defaultdict(set)
+    if persons:
+        bulk.keys_table("import_channels_of", "id VARCHAR(40)", [(p,) for p in persons])
+        query = text(
+            "SELECT c.person_id, c.channel FROM person_channels c "
+            "JOIN import_channels_of k ON k.id = c.person_id"
+        )
+        for person, channel in bulk.session.execute(query).all():
+            names[person].add(channel)
+    return names
+
+
+def _gather(chunk: _Chunk) -> dict[str, Gathered]:
+    alias, live = chunk.replay.alias, chunk.replay.live
+    targets = [live(s.person) if s.person in alias else s.person for s in chunk.steps]
+    return gather(targets, chunk.observations, chunk.timeline)
 
 
 @dataclass
@@ -131,20 +158,15 @@ class _Names:
     tags: set[str] = field(default_factory=set)
     channels: set[str] = field(default_factory=set)
 
-    def add_observation(self, observation: Observation) -> None:
-        self.traits.update(observation.traits)
-        self.tags.update(observation.tags)
-        if observation.channel:
-            self.channels.add(observation.channel)
+    def add_gathered(self, gathered: Gathered) -> None:
+        self.traits.update(gathered.trait_names())
+        self.tags.update(gathered.tags)
+        self.channels.update(gathered.channels)
 
     def add_profile(self, profile: Profile) -> None:
         self.traits.update(profile.traits)
         self.tags.update(profile.tags)
         self.channels.update(profile.channels)
-
-    def lists(self) -> tuple[list[str], list[str]]:
-        """The trait and tag names."""
-        return sorted(self.traits), sorted(self.tags)
 
 
 def _write_persons(chunk: _Chunk) -> None:
@@ -157,7 +179,7 @@ def _write_persons(chunk: _Chunk) -> None:
         if survivor == person:
             profile = chunk.profiles[person]
             rows.append((person, chunk.ws.id, at, at, None, None, bulk.doc(profile.activity),
-                         channel_set(profile.channels)))  # fmt: skip
+                         bulk.channel_set(profile.channels)))  # fmt: skip
         else:
             rows.append((person, chunk.ws.id, at, at, survivor, at, zeros, None))
     bulk.insert("persons", ["id", "workspace_id", "created_at", "updated_at", "merged_into",
@@ -167,9 +189,11 @@ def _write_persons(chunk: _Chunk) -> None:
         "WHERE id = ? OR merged_into = ?",
         [(live(p), at, at, p, p) for p in chunk.absorbed],
     )
+    channels = chunk.stored_channels
     bulk.execute_many(
         "UPDATE persons SET activity = ?, channel_set = ?, updated_at = ? WHERE id = ?",
-        [(bulk.doc(profile.activity), channel_set(profile.channels), at, person)
+        [(bulk.doc(profile.activity),
+          bulk.channel_set(channels.get(person, set()) | profile.channels.keys()), at, person)
          for person, profile in chunk.profiles.items() if person in chunk.existing.persons],
     )  # fmt: skip
 
@@ -179,8 +203,8 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
     """Insert the new identifiers, move those of absorbed persons, widen first/last
     seen of the stored ones; returns ``code -> identifiers.id`` for every code used."""
     bulk, existing, live = chunk.bulk, chunk.existing, chunk.replay.live
-    seen = _seen(chunk, len(chunk.replay.catalogue.identifiers))
-    stored_times = chunk.stored_times
+    seen = chunk.uses.first_last(len(chunk.replay.catalogue.identifiers))
+    stored_times = chunk.timeline.stored
     row_ids = dict(existing.row_id)
     identifiers, owner = chunk.replay.catalogue.identifiers, chunk.replay.owner
     fresh = [code for code in seen if code not in row_ids]
@@ -206,57 +230,20 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
     return row_ids
 
 
-def _seen(chunk: _Chunk, count: int) -> dict[int, tuple[int, int]]:
-    """First and last time (as indexes of ``chunk.times``) each identifier code was used
-    by a row (vectorised)."""
-    steps = chunk.steps
-    sizes = np.fromiter((len(s.codes) for s in steps), dtype=np.int64, count=len(steps))
-    codes = np.fromiter(itertools.chain.from_iterable(s.codes for s in steps), dtype=np.int64,
-                        count=int(sizes.sum()))  # fmt: skip
-    ranks = np.repeat(np.array(chunk.rank, dtype=np.int64), sizes)
-    first = np.full(count, len(chunk.times), dtype=np.int64)
-    last = np.full(count, -1, dtype=np.int64)
-    np.minimum.at(first, codes, ranks)
-    np.maximum.at(last, codes, ranks)
-    used = np.flatnonzero(last >= 0)
-    return dict(
-        zip(used.tolist(), zip(first[used].tolist(), last[used].tolist(), strict=True), strict=True)
-    )
-
-
-@dataclass(slots=True)
-class _Evidence:
-    first_seen: int  # indexes of the chunk's times
-    last_seen: int
-    count: int
-    channels: list[str]
-    first_message_id: str | None
-
-
 def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
     """Rule 6 links of every row, aggregated per edge, then inserted or strengthened."""
-    edges: dict[tuple[int, int], _Evidence] = {}
-    for step, at in zip(chunk.steps, chunk.rank, strict=True):
-        observation = step.row.observation
-        channel = observation.channel
-        head, *rest = step.codes
-        source = row_ids[head]
-        for code in rest:
-            key = (source, row_ids[code])
-            evidence = edges.get(key)
-            if evidence is None:
-                edges[key] = _Evidence(at, at, 1, [channel] if channel else [],
-                                       observation.message_id)  # fmt: skip
-                continue
-            evidence.count += 1
-            if at < evidence.first_seen:
-                evidence.first_seen = at
-            elif at > evidence.last_seen:
-                evidence.last_seen = at
-            if channel and channel not in evidence.channels:
-                evidence.channels.append(channel)
+    observations = chunk.observations
+    edges = {
+        (row_ids[source], row_ids[target]): evidence
+        for (source, target), evidence in link_evidence(
+            chunk.uses,
+            [o.channel for o in observations],
+            [o.message_id for o in observations],
+            len(chunk.replay.catalogue.identifiers),
+        ).items()
+    }
     stored = _stored_links(chunk, edges)
-    bulk, stored_times = chunk.bulk, chunk.stored_times
+    bulk, stored_times = chunk.bulk, chunk.timeline.stored
     updates = []
     for key, (link_id, first, last, count, channels) in stored.items():
         new = edges.pop(key)  # times compared as the columns hold them
@@ -279,7 +266,7 @@ def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
 
 
 def _stored_links(
-    chunk: _Chunk, edges: dict[tuple[int, int], _Evidence]
+    chunk: _Chunk, edges: dict[tuple[int, int], Evidence]
 ) -> dict[tuple[int, int], tuple[Any, ...]]:
     """The stored links among ``edges`` (only edges between two stored identifiers can
     be), in one query over a temporary table of those pairs."""
@@ -315,12 +302,17 @@ def _write_profiles(chunk: _Chunk) -> None:
     bulk.insert("person_tags", ["person_id", "tag", *_SEEN_COLUMNS], tags)
     bulk.insert("person_channels", ["person_id", "channel", *_SEEN_COLUMNS], channels)
     traits, tags, channels = _profile_rows(chunk, list(chunk.dirty), chunk.dirty)
+    least, greatest = ("min", "max") if bulk.sqlite else ("LEAST", "GREATEST")
     for name, key, columns, rows in (
         ("person_traits", "name", _TRAIT_COLUMNS, traits),
         ("person_tags", "tag", ["person_id", "tag", *_SEEN_COLUMNS], tags),
         ("person_channels", "channel", ["person_id", "channel", *_SEEN_COLUMNS], channels),
     ):
         changes = ", ".join(f"{c} = excluded.{c}" for c in columns[3:])
+        if name != "person_traits":  # what the chunk adds to what is stored
+            changes = (f"count = {name}.count + excluded.count, "
+                       f"first_seen = {least}({name}.first_seen, excluded.first_seen), "
+                       f"last_seen = {greatest}({name}.last_seen, excluded.last_seen)")  # fmt: skip
         bulk.execute_many(
             f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
             f"ON CONFLICT (person_id, {key}) DO UPDATE SET {changes}",
@@ -334,24 +326,27 @@ def _profile_rows(
     """Rows of the profile entries of ``persons`` (only the ``only`` names of each)."""
     ws_id, when, doc = chunk.ws.id, chunk.bulk.when, chunk.bulk.doc
     traits: list[tuple[Any, ...]] = []
-    tags: list[tuple[Any, ...]] = []
-    channels: list[tuple[Any, ...]] = []
+    tags: list[tuple[str, str, Seen]] = []
+    channels: list[tuple[str, str, Seen]] = []
     for person in persons:
         profile, names = chunk.profiles[person], None if only is None else only[person]
         for name, t in profile.traits.items():
             if names is None or name in names.traits:
                 traits.append((person, name, ws_id, doc(t.value), trait_text(t.value),
                                when(t.updated_at), t.source))  # fmt: skip
-        for rows, entries, wanted in (
+        for entries, found, wanted in (
             (tags, profile.tags, None if names is None else names.tags),
             (channels, profile.channels, None if names is None else names.channels),
         ):
-            for key, s in entries.items():
-                if wanted is None or key in wanted:
-                    rows.append(
-                        (person, key, ws_id, s.count, when(s.first_seen), when(s.last_seen))
-                    )
-    return traits, tags, channels
+            entries.extend((person, key, s) for key, s in found.items()
+                           if wanted is None or key in wanted)  # fmt: skip
+    return traits, _seen_rows(chunk, tags), _seen_rows(chunk, channels)
+
+
+def _seen_rows(chunk: _Chunk, entries: list[tuple[str, str, Seen]]) -> list[tuple[Any, ...]]:
+    ws_id, when = chunk.ws.id, chunk.bulk.when  # remembers the chunk's times (``when_many``)
+    return [(person, key, ws_id, s.count, when(s.first_seen), when(s.last_seen))
+            for person, key, s in entries]  # fmt: skip
 
 
 def _move_holds(chunk: _Chunk) -> None:
@@ -374,7 +369,7 @@ def _move_holds(chunk: _Chunk) -> None:
 def _write_history(chunk: _Chunk, trigger: str) -> None:
     bulk, ws_id, at = chunk.bulk, chunk.ws.id, chunk.bulk.when(chunk.now)
     rows = []
-    for step in chunk.steps:
+    for step in chunk.notable:
         message_id = step.row.observation.message_id
         cause = f"message:{message_id}" if message_id else trigger
         for entry in history_entries(step.person, step.decision, chunk.now, cause):
@@ -388,13 +383,13 @@ def _write_history(chunk: _Chunk, trigger: str) -> None:
 def _write_contested(chunk: _Chunk) -> None:
     """Demoted and blocked values counted as identifying row by row counts them."""
     counts: Counter[tuple[str, str, str, str]] = Counter()
-    for step in chunk.steps:
+    for step in chunk.notable:
         for i in step.decision.demoted:
             counts[(i.kind, i.scope, i.value, "demoted")] += 1
-        counts.update(
-            {(n.kind, n.scope, (n.value or "(hidden)")[:255], "blocked")
-             for n in step.row.screened.ignored if n.reason == "blocked value"}
-        )  # fmt: skip
+        ignored = step.row.screened.ignored
+        if ignored:
+            counts.update({(n.kind, n.scope, (n.value or "(hidden)")[:255], "blocked")
+                           for n in ignored if n.reason == "blocked value"})  # fmt: skip
     rows = [{"workspace_id": chunk.ws.id, "kind": kind, "scope": scope, "value": value,
              "reason": reason, "count": count, "last_at": chunk.now}
             for (kind, scope, value, reason), count in sorted(counts.items())]  # fmt: skip

@@ -20,10 +20,9 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ from identity.errors import DatabankError, InvalidInput, StoreUnavailable
 from identity.ids import new_id
 from identity.imports.engine import apply_rows
 from identity.imports.mapping import ImportMapping
-from identity.imports.readers import Position, read_rows
+from identity.imports.readers import Position, read_chunks
 from identity.imports.rows import ChunkOutcome, ImportRow, Reject
 from identity.services.context import WorkspaceContext, utcnow
 from identity.services.imports import DEFAULT_CHUNK_ROWS, file_digest, status_document
@@ -48,7 +47,7 @@ log = logging.getLogger(__name__)
 
 STALE_AFTER = 60.0
 Progress = Callable[[int], None]
-Item = tuple[ImportRow | Reject, Position]
+Chunk = list[ImportRow | Reject]
 
 
 class LostClaim(DatabankError):
@@ -178,12 +177,14 @@ class _Job:
         path = Path(self.row.path)
         if self.row.sha256 and file_digest(path) != self.row.sha256:
             raise InvalidInput("the file changed since the import was started", {})
-        items = read_rows(path, self.row.format, ImportMapping.from_document(self.row.mapping),
-                          self.ws.policy, self.row.created_at,
-                          Position.from_document(self.row.checkpoint))  # fmt: skip
+        chunks = read_chunks(path, self.row.format, ImportMapping.from_document(self.row.mapping),
+                             self.ws.policy, self.row.created_at,
+                             self.row.chunk_rows or DEFAULT_CHUNK_ROWS,
+                             Position.from_document(self.row.checkpoint))  # fmt: skip
         self.since = time.monotonic()
-        for chunk in _chunks(items, self.row.chunk_rows or DEFAULT_CHUNK_ROWS):
-            outcome, seconds = in_transaction(self.store, partial(self._apply, chunk=chunk))
+        for chunk, end in chunks:
+            work = partial(self._apply, chunk=chunk, end=end)
+            outcome, seconds = in_transaction(self.store, work)
             self.counts.update(outcome.counts)
             self.rows_done += len(chunk)
             self.seconds, self.since = seconds, time.monotonic()
@@ -191,12 +192,12 @@ class _Job:
                 progress(len(chunk))
         self._finish({"status": "done", "finished_at": utcnow()})
 
-    def _apply(self, uow: UnitOfWork, chunk: list[Item]) -> tuple[ChunkOutcome, float]:
+    def _apply(self, uow: UnitOfWork, chunk: Chunk, end: Position) -> tuple[ChunkOutcome, float]:
         outcome = ChunkOutcome()
-        for item, _ in chunk:
+        for item in chunk:
             if isinstance(item, Reject):
                 outcome.reject(item.line, item.reason)
-        rows = [item for item, _ in chunk if isinstance(item, ImportRow)]
+        rows = [item for item in chunk if isinstance(item, ImportRow)]
         outcome.add(apply_rows(uow, self.ws, rows, f"import:{self.row.id}"))
         if outcome.rejects:
             uow.session.execute(
@@ -206,7 +207,7 @@ class _Job:
             )  # fmt: skip
         counts = self.counts + outcome.counts
         seconds = self.seconds + time.monotonic() - self.since
-        checkpoint = {**chunk[-1][1].as_document(), "seconds": round(seconds, 3)}
+        checkpoint = {**end.as_document(), "seconds": round(seconds, 3)}
         self._update(uow, {"rows_done": self.rows_done + len(chunk), "counts": dict(counts),
                            "checkpoint": checkpoint, "heartbeat_at": utcnow()})  # fmt: skip
         return outcome, seconds
@@ -223,6 +224,9 @@ class _Job:
 
     def _finish(self, values: dict[str, Any]) -> None:
         in_transaction(self.store, lambda uow: self._update(uow, values))
+        if values["status"] in ("done", "failed") and self.row.owns_file:
+            # An upload is the import's own copy of raw personal data: gone with it.
+            Path(self.row.path).unlink(missing_ok=True)
 
     def release(self) -> None:
         with contextlib.suppress(LostClaim, StoreUnavailable):
@@ -270,11 +274,6 @@ def _detached(uow: UnitOfWork, row: Import) -> Import:
     """The row, loaded and kept readable after its unit of work ends."""
     uow.session.expunge(row)
     return row
-
-
-def _chunks(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
-    while chunk := list(islice(items, size)):
-        yield chunk
 
 
 def _failure(exc: Exception) -> str:

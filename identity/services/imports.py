@@ -75,7 +75,7 @@ def start_import(
 
     ``upload``: the file is the import's own copy (an HTTP upload), removed when no
     import will read it (it was refused, the same file was imported before, or is being
-    imported).
+    imported), else by the worker once the import is done or has failed.
     """
     reads: str | None = None
     try:
@@ -84,7 +84,7 @@ def start_import(
         fitted = prepare_mapping(path, format, mapping, ws)
         job = {"filename": filename[-255:], "path": str(path), "format": format,
                "mapping": fitted.as_document(), "sha256": file_digest(path),
-               "chunk_rows": chunk_rows}  # fmt: skip
+               "chunk_rows": chunk_rows, "owns_file": upload}  # fmt: skip
         status, reads = in_transaction(store, lambda uow: _start(uow, ws, job))
         return status
     finally:
@@ -104,6 +104,7 @@ def _start(
     if earlier is not None and earlier.status != "done":
         if earlier.status == "failed":  # its file may be what failed: read the new one
             earlier.path, earlier.filename = job["path"], job["filename"]
+            earlier.owns_file = job["owns_file"]
             earlier.status, earlier.error, earlier.claimed_by = "queued", None, None
         return status_document(earlier), earlier.path
     row = Import(id=new_id("imp_"), workspace_id=ws.id, status="queued", rows_done=0,

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -312,6 +313,7 @@ class Import(Base):
     duplicate_of: Mapped[str | None] = mapped_column(String(40))
     claimed_by: Mapped[str | None] = mapped_column(String(40))
     chunk_rows: Mapped[int | None]
+    owns_file: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     __table_args__ = (Index("ix_imports_file", "workspace_id", "sha256"),)
 

@@ -46,6 +46,8 @@ def test_an_upload_is_queued_run_by_a_worker_and_polled_to_its_end(
     assert status["rows_done"] == sum(status["counts"].values()) == 150
     assert status["counts"]["rejected"] == 7 and status["rows_per_second"] > 0
     assert_invariants(app.extensions["databank"].store.engine)
+    # The upload was the import's own copy of raw personal data: it is gone with it.
+    assert list(app.extensions["databank"].settings.upload_dir.iterdir()) == []
 
 
 def test_rejects_are_listed_in_line_order_page_by_page(app, client, ingest, reader, export_bytes):
@@ -80,7 +82,7 @@ def test_a_preset_upload_and_the_same_file_again(app, client, ingest):
     assert again.status_code == 202
     assert again.get_json()["duplicate_of"] == first["import_id"]
     assert again.get_json()["status"] == "done" and again.get_json()["counts"]["duplicate"] == 2
-    assert len(list(app.extensions["databank"].settings.upload_dir.glob("*.csv"))) == 1
+    assert list(app.extensions["databank"].settings.upload_dir.iterdir()) == []
     assert run_queued(app) == 0
 
 

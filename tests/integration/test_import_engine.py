@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from identity.errors import DatabankError
+from identity.imports.bulk import Bulk
 from identity.imports.engine import apply_rows
-from identity.imports.rows import ImportRow
-from identity.observation import RawIdentifier
+from identity.imports.rows import ChunkOutcome, ImportRow
+from identity.imports.screening import screen_rows
+from identity.observation import RawIdentifier, screen
+from identity.services import erasure
 from identity.services.identify import identify
 from identity.services.transactions import in_transaction
 from tests.invariants import assert_invariants, stored_partition
-from tests.oracle import observation
+from tests.oracle import observation, raw
 
 
 def test_every_row_is_counted_once_and_rejects_name_the_line(store, ws):
@@ -44,3 +54,53 @@ def test_a_chunk_gives_the_persons_of_identifying_its_rows_one_by_one(store, ws,
     for n, t in enumerate(texts):
         identify(store, other, observation(t, n))
     assert stored_partition(store.engine, ws.id) == stored_partition(store.engine, other.id)
+
+
+# A reader hands out one object for the same raw identifier (RowParser.parse_many), and
+# screening remembers a row's screening by those objects; rows that share objects must
+# screen as rows of fresh copies do, and as screening each row alone.
+POOL = [raw(text) for text in (
+    "login_id@app:A", "login_id@app: A ", "login_id@app:a", "login_id:B", "cookie:x",
+    "idfa:6D92078A-8246-4BA4-AE5B-76104861E7DC", "idfa:6d92078a-8246-4ba4-ae5b-76104861e7dc",
+    "idfa:null", "phone:+86 138 0013 8000", "phone:13800138000", "phone:12",
+    "email@x:bob@example.com", "anonymous_id:gone", "anonymous_id:kept",
+)]  # fmt: skip
+SCREENED_ROWS = st.lists(
+    st.tuples(st.lists(st.sampled_from(POOL), max_size=4),
+              st.sampled_from([None, None, "m1", "m2"]),
+              st.sampled_from([{}, {}, {"x": [1]}])),
+    max_size=30,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(drawn=SCREENED_ROWS)
+def test_rows_sharing_identifier_objects_screen_as_copies_and_one_by_one(store, ws, drawn):
+    with contextlib.suppress(DatabankError):  # erased already by an earlier example
+        gone = identify(store, ws, observation(["anonymous_id:gone"], 0))["person_id"]
+        erasure.erase(store, ws, gone, "key:op")
+    shared = [ImportRow(n + 2, observation(ids, n, message_id=mid, traits=traits))
+              for n, (ids, mid, traits) in enumerate(drawn)]  # fmt: skip
+    copies = [ImportRow(r.line, replace(r.observation, identifiers=[
+        RawIdentifier(i.kind, i.value, i.scope) for i in r.observation.identifiers]))
+        for r in shared]  # fmt: skip
+
+    def screened(rows):  # type: ignore[no-untyped-def]
+        def work(uow):  # type: ignore[no-untyped-def]
+            outcome = ChunkOutcome()
+            applied, catalogue = screen_rows(Bulk(uow.session, uow.sqlite), ws, rows, outcome)
+            found = [(a.line, a.screened, [catalogue.identifiers[c] for c in a.codes])
+                     for a in applied]  # fmt: skip
+            return found, catalogue.identifiers, outcome.counts, outcome.rejects
+
+        return in_transaction(store, work)
+
+    found = screened(shared)
+    assert found == screened(copies)
+    for line, alone, identifiers in found[0]:
+        row = shared[line - 2].observation
+        if raw("anonymous_id:gone") not in row.identifiers:
+            expected = screen(row.identifiers, ws.policy, ws.hasher)
+            assert (alone, identifiers) == (expected, expected.accepted)

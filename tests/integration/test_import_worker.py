@@ -89,6 +89,24 @@ def test_a_file_changed_under_its_import_fails_it_and_keeps_what_was_applied(
     assert failed["rows_done"] == 0
 
 
+def test_an_upload_is_removed_when_its_import_ends_and_a_users_file_never(
+    store, workspaces, ws, tmp_path
+):
+    files = tmp_path / "files"
+    files.mkdir()
+    users = write_csv(files / "mine.csv", make_export(30, seed=1))
+    uploaded = write_csv(files / "upload-1.csv", make_export(30, seed=2))
+    spoiled = write_csv(files / "upload-2.csv", make_export(30, seed=3))
+    start_import(store, ws, users, "mine.csv", "csv", MAPPING)
+    start_import(store, ws, uploaded, "export.csv", "csv", MAPPING, upload=True)
+    failing = start_import(store, ws, spoiled, "spoiled.csv", "csv", MAPPING, upload=True)
+    spoiled.write_text(spoiled.read_text().replace("wxA", "wxC"))
+
+    assert run_worker(store, workspaces, once=True) == 3
+    assert get_import(store, ws, failing["import_id"])["status"] == "failed"
+    assert [p.name for p in files.iterdir()] == ["mine.csv"]
+
+
 def test_a_resumed_import_equals_an_uninterrupted_one(store, workspaces, ws, tmp_path):
     path = write_csv(tmp_path / "a.csv", make_export(300, bad_every=13))
     workspaces.create("calm")

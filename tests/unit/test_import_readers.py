@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import gc
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from identity.errors import InvalidInput
-from identity.imports.readers import Position, read_header, read_rows
+from identity.imports.readers import Position, read_chunks, read_header, read_rows
 from identity.imports.rows import ImportRow, Reject
 from identity.imports.spec import MappingSpec, parse_mapping
 from identity.observation import RawIdentifier
@@ -256,3 +260,133 @@ def test_a_gb18030_export_reads_with_its_encoding_and_bad_bytes_name_it(tmp_path
 
     assert found[0].observation.traits == {"membership_level": "金卡"}
     assert rejects(found) == {3: f"invalid gb18030 at byte offset {len(content) - 2}"}
+
+
+def test_a_csv_line_longer_than_the_line_limit_is_rejected_and_reading_goes_on(tmp_path):
+    from identity.imports import readers
+
+    path = write(tmp_path, f"id,note\na,{'x' * readers.MAX_LINE_BYTES}\nb,ok\n")
+    found = items(path, spec_mapping(maps=["id=anonymous_id"], traits=["note"]))
+
+    assert rejects(found) == {2: f"a line longer than {readers.MAX_LINE_BYTES} bytes"}
+    assert [i.line for i in found if isinstance(i, ImportRow)] == [3]
+
+
+# Plain lines are split without the csv module; every file must read exactly as the csv
+# module reads it line by line (csv_batches(plain=False), the reader before blocks).
+
+CELLS = {
+    "ts": ["2024-05-01T08:30:00+08:00", "2024-05-01", " 2024-05-01T08:30:00Z ", "soon", ""],
+    "appid": ["wx1", " wx2 ", "", "a" * 101],
+    "openid": ["o-1", "o-2", " o-1 ", "", "ö", "x" * 256],
+    "tel": [PHONE, "", "null"],
+    "os": ["iOS", "android", "gaid", "", "k" * 41],
+    "dev": ["6D92078A-8246-4BA4-AE5B-76104861E7DC", "abc", "", "null"],
+    "lvl": ["gold", "", " 3 "],
+    "tags": ["a|b, c", "", "t" * 101, "a,a|b", "|".join(f"t{n}" for n in range(101))],
+    "mid": ["", "m-1", "m-2", "m" * 201],
+}
+
+
+@st.composite
+def csv_lines(draw: st.DrawFn) -> bytes:
+    """A CSV line of the columns of ``HEADER``: plain, quoted (over lines too), of the
+    wrong width, blank, with bad bytes, a lone carriage return or a NUL."""
+    cells = [draw(st.sampled_from(values)) for values in CELLS.values()]
+    shape = draw(st.sampled_from(["plain"] * 6 + ["quoted", "width", "blank", "bytes", "odd"]))
+    if shape == "quoted":
+        at = draw(st.integers(0, len(cells) - 1))
+        inner = draw(st.sampled_from(["a,b", 'say "hi"', "two\nlines", "cr\r\nlf", ""]))
+        cells[at] = '"' + (cells[at] + inner).replace('"', '""') + '"'
+    elif shape == "width":
+        cells = cells[: draw(st.integers(0, len(cells) - 1))] or [*cells, "extra"]
+    elif shape == "blank":
+        cells = [draw(st.sampled_from(["", " ", "\r"]))]
+    text = ",".join(cells).encode()
+    if shape == "bytes":
+        text += draw(st.sampled_from([b"\xff", b"\xc3", b"\xe4\xb8"]))
+    elif shape == "odd":
+        cut = draw(st.integers(0, len(text)))
+        text = text[:cut] + draw(st.sampled_from([b"\r", b"\x00", b'"', b"\t"])) + text[cut:]
+    return text + draw(st.sampled_from([b"\n", b"\n", b"\r\n", b""]))
+
+
+def reference(path: Path, mapping, start=None) -> list:  # type: ignore[no-untyped-def]
+    from identity.imports.csvrows import csv_batches
+
+    batches = csv_batches(path, mapping, POLICY, T_IMPORT, start, plain=False)
+    return [(row, ends[n]) for rows, ends in batches for n, row in enumerate(rows)]
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(csv_lines(), max_size=30),
+    block=st.sampled_from([8, 64, 1 << 20]),
+    field_limit=st.sampled_from([131_072, 80]),
+    bom=st.booleans(),
+    data=st.data(),
+)
+def test_plain_reading_reads_every_file_as_the_csv_module_does(
+    tmp_path, monkeypatch, lines, block, field_limit, bom, data
+):  # fmt: skip
+    from identity.imports import blocks
+
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", block)
+    path = write(tmp_path, ("\ufeff" if bom else "").encode() + HEADER.encode() + b"".join(lines))
+    old_limit = csv.field_size_limit(field_limit)
+    try:
+        expected = reference(path, MAPPING)
+        assert list(read_rows(path, "csv", MAPPING, POLICY, T_IMPORT)) == expected
+        if expected:
+            cut = data.draw(st.integers(0, len(expected) - 1))
+            rest = list(read_rows(path, "csv", MAPPING, POLICY, T_IMPORT, expected[cut][1]))
+            assert rest == reference(path, MAPPING, expected[cut][1]) == expected[cut + 1 :]
+    finally:
+        csv.field_size_limit(old_limit)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(lines=st.lists(csv_lines(), max_size=40), size=st.integers(1, 12))
+def test_chunks_are_the_rows_in_order_each_with_the_position_after_its_last(
+    tmp_path, lines, size
+):  # fmt: skip
+    path = write(tmp_path, HEADER.encode() + b"".join(lines))
+    every = list(read_rows(path, "csv", MAPPING, POLICY, T_IMPORT))
+    chunks = list(read_chunks(path, "csv", MAPPING, POLICY, T_IMPORT, size))
+
+    assert [rows for rows, _ in chunks] == [
+        [row for row, _ in every[at : at + size]] for at in range(0, len(every), size)
+    ]
+    assert [end for _, end in chunks] == [every[min(at + size, len(every)) - 1][1]
+                                          for at in range(0, len(every), size)]  # fmt: skip
+
+
+def test_chunks_of_a_jsonl_file_and_the_collector_left_as_it_was(tmp_path):
+    ok = '{"identifiers": [{"kind": "idfa", "value": "x"}]}\n'
+    path = write(tmp_path, ok * 5, "e.jsonl")
+    chunks = list(read_chunks(path, "jsonl", JSONL_MAPPING, POLICY, T_IMPORT, 2))
+
+    assert [[row.line for row in rows] for rows, _ in chunks] == [[1, 2], [3, 4], [5]]
+    assert chunks[-1][1] == Position(5, len(ok) * 5)
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [("utf-8", "会员号,等级\nM1,金卡\nM2,\"银,卡\"\nM3,普通\n"),
+     ("gb18030", "会员号,等级\nM1,金卡\nM2,\"银,卡\"\nM3,普通\n"),
+     ("big5", "會員號,等級\nM1,金卡\nM2,\"銀,卡\"\nM3,普通\n"),
+     ("shift_jis", "会員番号,等級\nM1,金\nM2,\"銀,カード\"\nM3,普通\n"),
+     ("latin-1", "id,lvl\nM1,é\nM2,\"à,b\"\nM3,ü\n")],
+)  # fmt: skip
+def test_plain_reading_of_each_encoding_is_the_csv_modules(tmp_path, encoding, text):
+    path = write(tmp_path, text.encode(encoding) + b"M4,\x81\nM5,x\n")
+    header = text.split("\n")[0].split(",")
+    mapping = spec_mapping(maps=[f"{header[0]}=member_id"],
+                           traits=[f"{header[1]}=membership_level"], encoding=encoding)  # fmt: skip
+
+    assert list(read_rows(path, "csv", mapping, POLICY, T_IMPORT)) == reference(path, mapping)
