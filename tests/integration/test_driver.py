@@ -1,0 +1,71 @@
+"""Statements on the driver connection store and read values as SQLAlchemy does, and
+fail as SQLAlchemy would, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from identity.identifiers import Identifier
+from identity.services.identify import identify
+from identity.store.driver import Driver
+from identity.store.graph import GraphRepository
+from identity.store.models import Link, Message, PersonTrait, table
+from identity.store.upsert import upsert
+from tests.oracle import T0, observation
+
+VALUES = ["gold", 3, 2.5, True, None, "", "null", "2088"]
+
+
+def a_person(store, ws) -> str:  # type: ignore[no-untyped-def]
+    return str(identify(store, ws, observation(["login_id@app:A", "oaid:d"], 0))["person_id"])
+
+
+def test_values_written_either_way_read_back_the_same_either_way(store, ws):
+    person = a_person(store, ws)
+    rows = [{"person_id": person, "workspace_id": ws.id, "name": f"t{n}", "value": value,
+             "value_text": None, "updated_at": T0 + timedelta(microseconds=n), "source": "app"}
+            for n, value in enumerate(VALUES)]  # fmt: skip
+    t = table(PersonTrait)
+    with store.unit_of_work() as uow:
+        upsert(uow.connection(), t, rows[::2], keys=["person_id", "name"], update=["value"])
+        uow.connection().execute(insert(t), rows[1::2])  # through SQLAlchemy
+        uow.commit()
+
+    query = select(t.c.name, t.c.value, t.c.updated_at).order_by(t.c.name)
+    with store.unit_of_work() as uow:
+        by_sqlalchemy = [tuple(row) for row in uow.connection().execute(query)]
+        by_driver = Driver(uow.connection()).rows(query)
+    expected = [(r["name"], r["value"], r["updated_at"]) for r in rows]
+    assert by_sqlalchemy == by_driver == expected
+
+
+def test_a_known_link_counts_each_observation_widens_its_times_and_gains_a_channel_once(store, ws):
+    a_person(store, ws)
+    with store.unit_of_work() as uow:
+        graph = GraphRepository(uow.connection(), ws.id, uow.sqlite)
+        owners = graph.owners([Identifier("login_id", "app", "A"), Identifier("oaid", "", "d")])
+        source, target = (owners[i][0] for i in sorted(owners, key=lambda i: i.kind))
+        for minutes, channel in ((5, "mini"), (-5, "crm"), (9, None), (1, "mini")):
+            graph.record_links(source, [target], T0 + timedelta(minutes=minutes), channel, "m")
+        uow.commit()
+
+    lk = table(Link).c
+    with store.engine.connect() as connection:
+        link = connection.execute(
+            select(lk.count, lk.first_seen, lk.last_seen, lk.channels, lk.first_message_id)
+            .where(lk.source_id == source, lk.target_id == target)
+        ).one()  # fmt: skip
+    assert tuple(link) == (5, T0 - timedelta(minutes=5), T0 + timedelta(minutes=9),
+                           ["mini", "crm"], None)  # fmt: skip
+
+
+def test_a_driver_error_comes_out_as_sqlalchemy_s(store, ws):
+    row = {"workspace_id": ws.id, "message_id": "m-1", "response": {}, "created_at": T0}
+    with store.unit_of_work() as uow:
+        Driver(uow.connection()).run_many(insert(table(Message)), [row])
+        with pytest.raises(IntegrityError):
+            Driver(uow.connection()).run_many(insert(table(Message)), [row])
