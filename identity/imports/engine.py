@@ -18,12 +18,11 @@ each row through the online identify path.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from identity.errors import InvalidInput
 from identity.imports.bulk import Bulk
+from identity.imports.collector import collector_paused
 from identity.imports.components import safe_codes
 from identity.imports.existing import load_existing, load_members
 from identity.imports.replay import Replay
@@ -49,7 +48,7 @@ def apply_rows(
     with the reason; the others count as their identify outcome.
     """
     bulk = Bulk(uow.session, uow.sqlite)
-    with _collector_paused(), bulk.roomy_cache():
+    with collector_paused(), bulk.roomy_cache():
         return _apply(bulk, ws, rows, trigger)
 
 
@@ -72,20 +71,6 @@ def _apply(
     write_chunk(bulk, ws, existing, replay, steps, trigger, now)
     outcome.counts.update(step.decision.outcome for step in steps)
     return outcome
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a chunk: the chunk allocates millions
-    of small objects and makes no garbage cycles, and generation sweeps over them cost
-    more than half the time otherwise. Whatever was collectable is collected after."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def row_by_row(

@@ -11,7 +11,6 @@ error is named by its byte offset. CSV: :mod:`identity.imports.csvrows`.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -21,6 +20,7 @@ from typing import Any, TypeVar
 from marshmallow import ValidationError
 
 from identity.documents import ObservationSchema, flat_messages
+from identity.imports.collector import collector_paused
 from identity.imports.csvrows import csv_batches, read_header
 from identity.imports.lines import MAX_LINE_BYTES, Batch, Ends, Lines, Position, Row
 from identity.imports.mapping import ImportMapping
@@ -117,17 +117,10 @@ def _chunked(batches: Iterator[Batch], size: int) -> Iterator[tuple[list[Row], P
 
 
 def _collector_paused(chunks: Iterator[_T]) -> Iterator[_T]:
-    """Each chunk made with Python's cyclic garbage collector paused: reading makes no
-    cycles, and the collector's sweeps over the rows of a chunk being made would cost
-    about as much as making them."""
+    """Each chunk made with the cyclic garbage collector paused."""
     while True:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             chunk = next(chunks, None)
-        finally:
-            if enabled:
-                gc.enable()
         if chunk is None:
             return
         yield chunk
