@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Select, bindparam, case, delete, insert, or_, select, text, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from identity.identifiers import Identifier
-from identity.store.driver import Driver, in_list, list_size, listed
-from identity.store.models import Base, History, Hold, IdentifierRow, Link, Person, table
+from identity.store import graph_sql as sql
+from identity.store.driver import Driver, list_size, listed
+from identity.store.models import History, Hold, Person, table
 from identity.store.upsert import connection_of, upsert
 
 __all__ = ["GraphRepository", "Owned", "PersonRow", "Snapshot", "find_owners"]
 
 _CHUNK = 256  # bound the size of IN (...) lists
 _BRANCHES = 64  # and the number of UNION ALL branches (SQLite allows 500)
-_ADDED = 16  # identifiers inserted by one statement
 
 
 @dataclass
@@ -98,7 +96,7 @@ class GraphRepository:
         wanted = set(identifiers)
         owned = Owned({}, {}, defaultdict(list))
         for row_id, kind, scope, value, person_id, *person in self._db().rows(
-            _owned_query(sizes), params
+            sql.owned_query(sizes), params
         ):
             identifier = Identifier(kind, scope, value)
             owned.members[person_id].append((row_id, identifier))
@@ -113,7 +111,7 @@ class GraphRepository:
         found: dict[str, PersonRow] = {}
         ids = sorted(person_ids)
         for chunk in _chunks(ids):
-            query = _persons_query(lock and not self.sqlite, list_size(len(chunk)))
+            query = sql.persons_query(lock and not self.sqlite, list_size(len(chunk)))
             params = {"ws": self.workspace_id, **listed("p", chunk)}
             found.update((row[0], PersonRow(*row)) for row in self._db().rows(query, params))
         return found
@@ -121,7 +119,7 @@ class GraphRepository:
     def members(self, person_ids: Collection[str]) -> dict[str, list[tuple[int, Identifier]]]:
         found: dict[str, list[tuple[int, Identifier]]] = defaultdict(list)
         for chunk in _chunks(list(person_ids)):
-            query = _members_query(list_size(len(chunk)))
+            query = sql.members_query(list_size(len(chunk)))
             for row_id, kind, scope, value, person_id in self._db().rows(query, listed("p", chunk)):
                 found[person_id].append((row_id, Identifier(kind, scope, value)))
         return found
@@ -130,7 +128,7 @@ class GraphRepository:
         if len(person_ids) < 2:
             return set()
         ids = list(person_ids)
-        rows = self._db().rows(_holds_among_query(list_size(len(ids))), listed("p", ids))
+        rows = self._db().rows(sql.holds_among_query(list_size(len(ids))), listed("p", ids))
         return {frozenset(row) for row in rows}
 
     def live_person_id(self, person_id: str) -> str | None:
@@ -156,15 +154,14 @@ class GraphRepository:
         """A new person, with an empty profile unless ``activity`` and ``channel_set``
         (the stored form) are given."""
         activity = [0] * 24 if activity is None else activity
-        self._db().run_many(_insert(Person), [{"id": person_id, "workspace_id": self.workspace_id,
-                                               "created_at": now, "updated_at": now,
-                                               "activity": activity,
-                                               "channel_set": channel_set}])  # fmt: skip
+        row = {"id": person_id, "workspace_id": self.workspace_id, "created_at": now,
+               "updated_at": now, "activity": activity, "channel_set": channel_set}  # fmt: skip
+        self._db().run_many(sql.insert_into(Person), [row])
         return PersonRow(person_id, now, None, activity, channel_set)
 
     def set_activity(self, person_id: str, activity: list[int], now: datetime) -> None:
         self._db().run(
-            _activity_update(), {"b_id": person_id, "b_activity": activity, "b_now": now}
+            sql.activity_update(), {"b_id": person_id, "b_activity": activity, "b_now": now}
         )
 
     def set_profile_columns(
@@ -173,24 +170,26 @@ class GraphRepository:
         """The activity and the channel set (the stored form) of a person, in one go."""
         params = {"b_id": person_id, "b_activity": activity, "b_channels": channel_set,
                   "b_now": now}  # fmt: skip
-        self._db().run(_profile_columns_update(), params)
+        self._db().run(sql.profile_columns_update(), params)
 
     def add_identifiers(
         self, person_id: str, identifiers: Sequence[Identifier], at: datetime
     ) -> dict[Identifier, int]:
         added: dict[Identifier, int] = {}
-        for start in range(0, len(identifiers), _ADDED):
-            part = identifiers[start : start + _ADDED]
+        for start in range(0, len(identifiers), sql.ADDED):
+            part = identifiers[start : start + sql.ADDED]
             params: dict[str, Any] = {"ws": self.workspace_id, "person": person_id, "at": at}
             for n, i in enumerate(part):
                 params.update({f"k{n}": i.kind, f"s{n}": i.scope, f"v{n}": i.value})
-            for row_id, k, s, v in self._db().rows(_identifiers_insert(len(part)), params):
+            for row_id, k, s, v in self._db().rows(sql.identifiers_insert(len(part)), params):
                 added[Identifier(k, s, v)] = row_id
         return added
 
     def touch_identifiers(self, row_ids: Collection[int], at: datetime) -> None:
         for chunk in _chunks(list(row_ids)):
-            self._db().run(_touch_update(list_size(len(chunk))), {"at": at, **listed("i", chunk)})
+            self._db().run(
+                sql.touch_update(list_size(len(chunk))), {"at": at, **listed("i", chunk)}
+            )
 
     def record_links(
         self,
@@ -210,7 +209,7 @@ class GraphRepository:
              "first_message_id": message_id, "channel": channel}
             for target in targets
         ]  # fmt: skip
-        self._db().run_many(_link_upsert(self.sqlite), rows)
+        self._db().run_many(sql.link_upsert(self.sqlite), rows)
 
     def absorb_persons(self, survivor: str, absorbed: Sequence[str], now: datetime) -> None:
         """Move the absorbed persons' identifiers and holds to the survivor; keep their
@@ -218,9 +217,9 @@ class GraphRepository:
         ids = list(absorbed)
         size, listed_ids = list_size(len(ids)), listed("a", ids)
         db = self._db()
-        db.run(_identifiers_move(size), {"survivor": survivor, **listed_ids})
-        db.run(_persons_alias(size), {"survivor": survivor, "now": now, **listed_ids})
-        holds = db.rows(_holds_delete(size), listed_ids)
+        db.run(sql.identifiers_move(size), {"survivor": survivor, **listed_ids})
+        db.run(sql.persons_alias(size), {"survivor": survivor, "now": now, **listed_ids})
+        holds = db.rows(sql.holds_delete(size), listed_ids)
         moved = {frozenset(survivor if x in ids else x for x in pair) for pair in holds}
         for pair in moved:
             if len(pair) == 2:
@@ -235,7 +234,7 @@ class GraphRepository:
 
     def record_history(self, entries: Iterable[dict[str, Any]]) -> None:
         rows = [{"workspace_id": self.workspace_id, **entry} for entry in entries]
-        self._db().run_many(_insert(History), rows)
+        self._db().run_many(sql.insert_into(History), rows)
 
     def _run(self, statement: Executable, params: Any = None) -> Any:
         if self._connection is None:
@@ -262,7 +261,7 @@ def find_owners(
     """
     found: dict[Identifier, tuple[int, str]] = {}
     for sizes, params in _owner_lookups(workspace_id, identifiers):
-        for row_id, kind, scope, value, person_id in db.rows(_owners_query(sizes), params):
+        for row_id, kind, scope, value, person_id in db.rows(sql.owners_query(sizes), params):
             found[Identifier(kind, scope, value)] = (row_id, person_id)
     return found
 
@@ -284,183 +283,6 @@ def _owner_lookups(
             params.update({f"k{n}": kind, f"s{n}": scope, **listed(f"v{n}_", values)})
         lookups.append((tuple(list_size(len(values)) for _, _, values in part), params))
     return lookups
-
-
-# Statements are built once (and so compiled once per dialect); bind parameters named
-# ``b_*`` stand for values that share a column's name.
-@functools.cache
-def _insert(model: type[Base]) -> Executable:
-    return insert(table(model))
-
-
-@functools.lru_cache(maxsize=64)
-def _persons_query(lock: bool, size: int) -> Executable:
-    t = table(Person).c
-    query = (
-        select(t.id, t.created_at, t.merged_into, t.activity, t.channel_set)
-        .where(t.workspace_id == bindparam("ws"), in_list(t.id, "p", size))
-        .order_by(t.id)
-    )
-    return query.with_for_update() if lock else query
-
-
-@functools.lru_cache(maxsize=64)
-def _members_query(size: int) -> Executable:
-    t = table(IdentifierRow).c
-    return select(t.id, t.kind, t.scope, t.value, t.person_id).where(
-        in_list(t.person_id, "p", size)
-    )
-
-
-@functools.lru_cache(maxsize=512)
-def _owned_query(sizes: tuple[int, ...]) -> Executable:
-    """The identifiers of the persons that :func:`_owners_query` finds, each with its
-    person's row (SQLite: read under the write lock, so one statement is enough)."""
-    i, p = table(IdentifierRow), table(Person)
-    owners = cast(Select[Any], _owners_query(sizes)).subquery()
-    return (
-        select(i.c.id, i.c.kind, i.c.scope, i.c.value, i.c.person_id,
-               p.c.created_at, p.c.merged_into, p.c.activity, p.c.channel_set)
-        .select_from(i.join(p, p.c.id == i.c.person_id))
-        .where(i.c.person_id.in_(select(owners.c.person_id)))
-    )  # fmt: skip
-
-
-@functools.lru_cache(maxsize=64)
-def _holds_among_query(size: int) -> Executable:
-    t = table(Hold).c
-    return select(t.person_a, t.person_b).where(
-        in_list(t.person_a, "p", size), in_list(t.person_b, "p", size)
-    )
-
-
-@functools.cache
-def _activity_update() -> Executable:
-    t = table(Person).c
-    return (
-        update(table(Person))
-        .where(t.id == bindparam("b_id"))
-        .values(activity=bindparam("b_activity"), updated_at=bindparam("b_now"))
-    )
-
-
-@functools.lru_cache(maxsize=16)
-def _identifiers_move(size: int) -> Executable:
-    t = table(IdentifierRow).c
-    return (
-        update(table(IdentifierRow))
-        .where(in_list(t.person_id, "a", size))
-        .values(person_id=bindparam("survivor"))
-    )
-
-
-@functools.lru_cache(maxsize=16)
-def _persons_alias(size: int) -> Executable:
-    t = table(Person).c
-    now = bindparam("now", type_=t.updated_at.type)
-    return (
-        update(table(Person))
-        .where(or_(in_list(t.id, "a", size), in_list(t.merged_into, "a", size)))
-        .values(merged_into=bindparam("survivor"), merged_at=now, updated_at=now)
-    )
-
-
-@functools.lru_cache(maxsize=16)
-def _holds_delete(size: int) -> Executable:
-    """Delete the holds of the persons ``a<n>``, returning them."""
-    t = table(Hold)
-    touching = or_(in_list(t.c.person_a, "a", size), in_list(t.c.person_b, "a", size))
-    return delete(t).where(touching).returning(t.c.person_a, t.c.person_b)
-
-
-@functools.cache
-def _profile_columns_update() -> Executable:
-    t = table(Person).c
-    return (
-        update(table(Person))
-        .where(t.id == bindparam("b_id"))
-        .values(activity=bindparam("b_activity"), channel_set=bindparam("b_channels"),
-                updated_at=bindparam("b_now"))
-    )  # fmt: skip
-
-
-@functools.lru_cache(maxsize=_ADDED)
-def _identifiers_insert(count: int) -> Executable:
-    """An insert of ``count`` identifiers of one person (``k<n>``, ``s<n>``, ``v<n>``)."""
-    t = table(IdentifierRow)
-    ws: Any = bindparam("ws")
-    person: Any = bindparam("person")
-    at: Any = bindparam("at")
-    rows: list[dict[str, Any]] = [
-        {"workspace_id": ws, "kind": bindparam(f"k{n}"), "scope": bindparam(f"s{n}"),
-         "value": bindparam(f"v{n}"), "person_id": person, "first_seen": at, "last_seen": at}
-        for n in range(count)
-    ]  # fmt: skip
-    return insert(t).values(rows).returning(t.c.id, t.c.kind, t.c.scope, t.c.value)
-
-
-@functools.lru_cache(maxsize=64)
-def _touch_update(size: int) -> Executable:
-    t = table(IdentifierRow).c
-    at = bindparam("at", type_=t.last_seen.type)
-    return (
-        update(table(IdentifierRow))
-        .where(in_list(t.id, "i", size), or_(t.last_seen < at, t.first_seen > at))
-        .values(
-            last_seen=case((t.last_seen < at, at), else_=t.last_seen),
-            first_seen=case((t.first_seen > at, at), else_=t.first_seen),
-        )
-    )
-
-
-# A known link gains the observation's channel (``:channel``, may be null) at the end of
-# its list unless it has it already: JSON functions differ between the two backends.
-_GAIN_CHANNEL = {
-    True: "CASE WHEN :channel IS NULL OR EXISTS (SELECT 1 FROM json_each(links.channels) "
-    "WHERE json_each.value = :channel) THEN links.channels "
-    "ELSE json_insert(links.channels, '$[#]', :channel) END",
-    False: "CASE WHEN CAST(:channel AS TEXT) IS NULL "
-    "OR CAST(links.channels AS JSONB) @> jsonb_build_array(CAST(:channel AS TEXT)) "
-    "THEN links.channels ELSE CAST(CAST(links.channels AS JSONB) "
-    "|| jsonb_build_array(CAST(:channel AS TEXT)) AS JSON) END",
-}
-
-
-@functools.cache
-def _link_upsert(sqlite_backend: bool) -> Executable:
-    """Insert a link, or strengthen the one there is (rows carry ``channel`` too)."""
-    t = table(Link)
-    statement = (sqlite if sqlite_backend else postgresql).insert(t)
-    new = statement.excluded
-    earliest, latest = ("min", "max") if sqlite_backend else ("least", "greatest")
-    upsert: Executable = statement.on_conflict_do_update(
-        index_elements=["source_id", "target_id"],
-        set_={
-            "count": t.c.count + new.count,
-            "first_seen": text(f"{earliest}(links.first_seen, excluded.first_seen)"),
-            "last_seen": text(f"{latest}(links.last_seen, excluded.last_seen)"),
-            "channels": text(_GAIN_CHANNEL[sqlite_backend]),
-        },
-    )
-    return upsert
-
-
-@functools.lru_cache(maxsize=512)
-def _owners_query(sizes: tuple[int, ...]) -> Executable:
-    """The lookup of :func:`find_owners`, built once per shape: one branch per
-    (kind, scope) group with parameters ``ws``, ``k<n>``, ``s<n>`` and ``sizes[n]``
-    values ``v<n>_<j>``."""
-    t = table(IdentifierRow).c
-    selects = [
-        select(t.id, t.kind, t.scope, t.value, t.person_id).where(
-            t.workspace_id == bindparam("ws"),
-            t.kind == bindparam(f"k{n}"),
-            t.scope == bindparam(f"s{n}"),
-            in_list(t.value, f"v{n}_", size),
-        )
-        for n, size in enumerate(sizes)
-    ]
-    return selects[0] if len(selects) == 1 else union_all(*selects)
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
