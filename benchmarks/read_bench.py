@@ -6,7 +6,8 @@ side by side.
 FILE is a CSV export that the ``app-login`` preset reads (``identity.synthetic``'s app
 login log: ``write_csv(folder, 200000, 7, kinds=["app_login"])``). Each run is a child
 process of this interpreter with ``PYTHONPATH`` set to one checkout; it reads FILE as the
-import worker does (the ``app-login`` preset with ``--tag tags``, chunks of 50,000 rows)
+import worker does (the ``app-login`` preset with ``--tag tags``, in chunks of a fixed
+50,000 rows, so that both checkouts read alike whatever their default)
 and screens each chunk into an empty SQLite workspace as the engine does, and reports
 the CPU seconds (user + system) of each part and a digest of the rows and screenings.
 The checkouts run alternately; the medians are printed with old / new ratios. Equal
