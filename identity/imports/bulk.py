@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from identity.store.driver import stored_time
 from identity.store.profiles import channel_set
 
 __all__ = ["Bulk", "stored_times"]
@@ -62,9 +63,7 @@ class Bulk:
         """``at`` as the column holds it (rows of a file share their times: cached)."""
         found = self._when.get(at)
         if found is None:
-            naive = at.astimezone(UTC).replace(tzinfo=None)
-            found = naive.isoformat(" ", "microseconds") if self.sqlite else naive
-            self._when[at] = found
+            found = self._when[at] = stored_time(at, self.sqlite)
         return found
 
     def when_many(self, times: Sequence[datetime]) -> list[Any]:

@@ -162,9 +162,9 @@ def _drop_suppressed(
     if not candidates:
         return
     keys = {ws.suppression_key(i): i for i in candidates}
-    hits: set[str] = set()
-    for start in range(0, len(keys), _SUPPRESSION_KEYS):
-        chunk = list(keys)[start : start + _SUPPRESSION_KEYS]
+    listed_keys, hits = list(keys), set[str]()
+    for start in range(0, len(listed_keys), _SUPPRESSION_KEYS):
+        chunk = listed_keys[start : start + _SUPPRESSION_KEYS]
         hits.update(
             key
             for (key,) in Driver(uow.connection()).rows(

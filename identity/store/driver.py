@@ -29,7 +29,16 @@ from sqlalchemy.types import TypeEngine
 
 from identity.store.models import UTCDateTime
 
-__all__ = ["Driver", "Prepared", "as_sqlalchemy", "in_list", "list_size", "listed", "prepared"]
+__all__ = [
+    "Driver",
+    "Prepared",
+    "as_sqlalchemy",
+    "in_list",
+    "list_size",
+    "listed",
+    "prepared",
+    "stored_time",
+]
 
 Convert = Callable[[Any], Any]
 
@@ -222,6 +231,11 @@ def _from_column(type_: TypeEngine[Any], sqlite: bool) -> Convert | None:
     if isinstance(type_, JSON) and sqlite:
         return _read_sqlite_json  # psycopg decodes json and jsonb itself
     return None
+
+
+def stored_time(value: datetime, sqlite: bool) -> Any:
+    """An aware datetime as a :class:`UTCDateTime` column holds it on the backend."""
+    return _sqlite_time(value) if sqlite else _naive_utc(value)
 
 
 def _naive_utc(value: datetime) -> datetime:
