@@ -186,36 +186,50 @@ class Replay:
 
     def _fast(self, row: Applied) -> Step:
         owner, identifiers, alias = self.owner, self.catalogue.identifiers, self.alias
-        codes = sorted(row.codes, key=self.rank.__getitem__) if len(row.codes) > 1 else row.codes
-        persons = set()
+        codes = self._strongest_first(row.codes)
+        persons: list[str] = []  # the live persons the row touches, in its order
         new_codes = []
         for code in codes:
             person = owner.get(code)
             if person is None:
                 new_codes.append(code)
-            else:
-                persons.add(self.live(person) if person in alias else person)
+                continue
+            if person in alias:
+                person = self.live(person)
+            if person not in persons:
+                persons.append(person)
         if len(persons) == 1:
-            survivor, absorbed, outcome = persons.pop(), [], "matched"
+            survivor, absorbed, outcome = persons[0], [], "matched"
         elif persons:
             survivor, *absorbed = sorted(persons, key=self._age_key)
             outcome = "merged"
+            for person in absorbed:
+                alias[person] = survivor
         else:
             survivor, absorbed, outcome = self.new_person(), [], "created"
         for code in new_codes:
             owner[code] = survivor
-        for person in absorbed:
-            self.alias[person] = survivor
         decision = Decision(
             outcome,
             None if outcome == "created" else survivor,
             absorbed,
             [identifiers[c] for c in codes],
-            [identifiers[c] for c in new_codes],
+            [identifiers[c] for c in new_codes] if new_codes else [],
             [],
             {},
         )
         return Step(row, survivor, decision, codes)
+
+    def _strongest_first(self, codes: list[int]) -> list[int]:
+        """``codes`` in strength order (the rows' order of rule 6); most rows carry one or
+        two."""
+        if len(codes) < 2:
+            return codes
+        rank = self.rank
+        if len(codes) == 2:
+            first, second = codes
+            return codes if rank[first] < rank[second] else [second, first]
+        return sorted(codes, key=rank.__getitem__)
 
     def _age_key(self, person: str) -> tuple[datetime, str]:
         """Oldest first: stored persons by ``(created_at, id)``; the chunk's own share

@@ -34,7 +34,8 @@ __all__ = ["Applied", "Catalogue", "screen_rows"]
 
 @dataclass(slots=True)
 class Applied:
-    """A row that reaches the rules: its screening and its identifiers' codes."""
+    """A row that reaches the rules: its screening and its identifiers' codes (rows with
+    the same identifiers share both: neither is changed after screening)."""
 
     line: int
     observation: Observation
@@ -82,9 +83,10 @@ class _Remembered(threading.local):
 _remembered = _Remembered()
 
 
-#: A row's screening: its identifiers and their codes when every one is usable and none
-#: repeats (the common row), else how each of its identifiers screened.
-_RowFound = tuple[tuple[Identifier, ...], tuple[int, ...]] | list[_Found]
+#: A row's screening: when every identifier is usable and none repeats (the common row),
+#: its screening and codes, shared by the rows with the same identifier objects (never
+#: changed: a suppression screens a copy); else how each of its identifiers screened.
+_RowFound = tuple[Screened, list[int]] | list[_Found]
 
 
 class _Screener:
@@ -115,7 +117,7 @@ class _Screener:
         try:  # the common row: every identifier usable (a note is no pair), none repeated
             identifiers, codes = zip(*found, strict=True) if found else ((), ())
             if len(codes) < 2 or len(set(codes)) == len(codes):
-                row = identifiers, codes
+                row = Screened(list(identifiers), [], []), list(codes)
         except TypeError:
             pass
         self.rows_seen[key] = row
@@ -166,13 +168,13 @@ def screen_rows(
         try:
             if observation.traits:
                 check_traits(observation.traits, ws.policy)
-            if type(items) is tuple:  # the common row: new lists, a suppression changes them
-                screened, codes = Screened(list(items[0]), [], []), list(items[1])
+            if type(items) is tuple:  # the common row, shared with its copies
+                screened, codes = items
             else:
                 screened, codes = _screened(items)  # type: ignore[arg-type]
             screened.refuse_if_empty()
             if gone and not gone.isdisjoint(codes):
-                codes = _drop(ws, screened, observation, codes, gone, catalogue)
+                screened, codes = _drop(ws, screened, observation, codes, gone, catalogue)
         except InvalidInput as exc:
             outcome.reject(row.line, reason_of(exc))
             continue
@@ -195,10 +197,13 @@ def _drop(
     codes: list[int],
     gone: set[int],
     catalogue: Catalogue,
-) -> list[int]:
+) -> tuple[Screened, list[int]]:
+    """The row's screening and codes without the erased identifiers (``screened``, which
+    other rows may share, is left as it is)."""
     hits = {catalogue.identifiers[c] for c in codes if c in gone}
+    screened = Screened(list(screened.accepted), list(screened.ignored), list(screened.rejected))
     drop_suppressed(ws, screened, observation, hits)
-    return [c for c in codes if c not in gone]
+    return screened, [c for c in codes if c not in gone]
 
 
 def _suppressed(bulk: Bulk, ws: WorkspaceContext, catalogue: Catalogue) -> set[int]:
