@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from identity.imports.gathered import epoch_micros
 from identity.store.driver import stored_time
 from identity.store.profiles import channel_set
 
@@ -24,8 +26,6 @@ __all__ = ["Bulk", "stored_times"]
 
 _SQLITE_IN = 900  # bound parameter lists well below SQLite's variable limit
 _POSTGRES_IN = 5000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 class Bulk:
@@ -66,9 +66,13 @@ class Bulk:
             found = self._when[at] = stored_time(at, self.sqlite)
         return found
 
-    def when_many(self, times: Sequence[datetime]) -> list[Any]:
-        """``[self.when(at) for at in times]``, at once; :meth:`when` remembers them."""
-        found = stored_times(times, self.sqlite)
+    def when_many(
+        self, times: Sequence[datetime], micros: NDArray[np.int64] | None = None
+    ) -> list[Any]:
+        """``[self.when(at) for at in times]``, at once (``micros``: their
+        :func:`~identity.imports.gathered.epoch_micros`, if known); :meth:`when`
+        remembers them."""
+        found = stored_times(times, self.sqlite, micros)
         self._when.update(zip(times, found, strict=True))
         return found
 
@@ -162,17 +166,21 @@ class Bulk:
             self.session.execute(text(f"ANALYZE {name}"))
 
 
-def stored_times(times: Sequence[datetime], text: bool) -> list[Any]:
+def stored_times(
+    times: Sequence[datetime], text: bool, micros: NDArray[np.int64] | None = None
+) -> list[Any]:
     """Aware ``times`` as the columns hold them, at once (numpy): naive UTC datetimes,
     or their ISO text on SQLite (``text``), as :meth:`Bulk.when` gives them one by one.
+    ``micros`` are their :func:`~identity.imports.gathered.epoch_micros`, if known.
 
-    >>> from datetime import timezone
+    >>> from datetime import timedelta, timezone
     >>> stored_times([datetime(2026, 1, 1, 8, tzinfo=timezone(timedelta(hours=8)))], True)
     ['2026-01-01 00:00:00.000000']
     """
     if not times:
         return []
-    micros = np.array([(at - _EPOCH) // _MICROSECOND for at in times], dtype=np.int64)
+    if micros is None:
+        micros = epoch_micros(times)
     naive = micros.astype("datetime64[us]")
     if not text:
         return list(naive.tolist())

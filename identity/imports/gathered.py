@@ -11,14 +11,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from identity.observation import Observation
 from identity.policy import Policy
 from identity.profile import HOURS, Profile, Seen
 
-__all__ = ["Gathered", "Timeline", "gather"]
+__all__ = ["Gathered", "Timeline", "epoch_micros", "gather"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_micros(times: Sequence[datetime]) -> NDArray[np.int64]:
+    """Microseconds from the epoch to each of the aware ``times``, exactly.
+
+    >>> epoch_micros([datetime(1970, 1, 1, 8, 0, 0, 5, tzinfo=UTC)]).tolist()
+    [28800000005]
+    """
+    return np.fromiter(
+        ((at - _EPOCH) // _MICROSECOND for at in times), dtype=np.int64, count=len(times)
+    )
 
 
 @dataclass
@@ -32,7 +49,7 @@ class Timeline:
     >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
     >>> t1 = t0.astimezone(timezone(timedelta(hours=8)))  # the same instant
     >>> line = Timeline.of([t0 + timedelta(hours=1), t0, t1],
-    ...                    lambda times: [at.timestamp() for at in times], UTC)
+    ...                    lambda times, micros: [at.timestamp() for at in times], UTC)
     >>> line.rank, line.stored, line.hour
     ([1, 0, 0], [1767225600.0, 1767229200.0], [0, 1])
     """
@@ -46,17 +63,20 @@ class Timeline:
     def of(
         cls,
         stamps: Sequence[datetime],
-        stored: Callable[[Sequence[datetime]], list[Any]],
+        stored: Callable[[Sequence[datetime], NDArray[np.int64]], list[Any]],
         zone: tzinfo,
     ) -> Timeline:
-        """The timeline of rows at ``stamps``; ``stored`` gives times as the columns
-        hold them."""
-        times = sorted(dict.fromkeys(stamps))  # equal instants are one key
-        place = {at: k for k, at in enumerate(times)}
+        """The timeline of rows at ``stamps``; ``stored`` gives times (and their
+        :func:`epoch_micros`) as the columns hold them. Equal instants are one time, the
+        first of them in ``stamps``; they are told apart as integers (comparing aware
+        datetimes of different ``tzinfo`` objects, as parsing gives them, is slow)."""
+        micros = epoch_micros(stamps)
+        _, first, rank = np.unique(micros, return_index=True, return_inverse=True)
+        times = [stamps[k] for k in first.tolist()]
         return cls(
             times,
-            stored(times),
-            [place[at] for at in stamps],
+            stored(times, micros[first]),
+            rank.reshape(-1).tolist(),
             [at.astimezone(zone).hour for at in times],
         )
 

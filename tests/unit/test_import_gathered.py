@@ -29,7 +29,7 @@ def stored_form(at: datetime) -> str:
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def stored_forms(times: list[datetime]) -> list[str]:
+def stored_forms(times: list[datetime], micros: object = None) -> list[str]:
     return [stored_form(at) for at in times]
 
 
@@ -74,6 +74,8 @@ def test_a_timeline_orders_the_distinct_instants(items):
     stamps = [o.timestamp for o in items]
     timeline = Timeline.of(stamps, stored_forms, POLICY.zone)
     assert timeline.times == sorted(set(stamps))
+    # each instant as it first came (the profiles keep that datetime)
+    assert all(next(s for s in stamps if s == at) is at for at in timeline.times)
     assert timeline.stored == [stored_form(at) for at in timeline.times]
     assert [timeline.times[k] for k in timeline.rank] == stamps
     assert timeline.hour == [at.astimezone(POLICY.zone).hour for at in timeline.times]
