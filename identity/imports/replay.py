@@ -155,11 +155,19 @@ class Replay:
         self.rank: list[int] = []  # code -> place in strength order (the rows' codes)
         self.new_person = PersonIds()
         self.age = {p: (row.created_at, p) for p, row in existing.persons.items()}
+        # rows of safe components seen before, by their (shared) list of codes: a plain
+        # match of the person they went to, and their codes in strength order
+        self.again: dict[int, tuple[str, Decision, list[int]]] = {}
 
     def run(self, rows: Sequence[Applied]) -> list[Step]:
         self._rank_codes(len(self.catalogue.identifiers))
         safe = self.safe.tolist()
-        return [self._fast(row) if safe[row.codes[0]] else self._decide(row) for row in rows]
+        again = self.again
+        return [
+            (self._repeat(row, found) if (found := again.get(id(row.codes))) else self._fast(row))
+            if safe[row.codes[0]] else self._decide(row)
+            for row in rows
+        ]  # fmt: skip
 
     def _rank_codes(self, count: int) -> None:
         key = strength_key(self.policy)
@@ -218,7 +226,19 @@ class Replay:
             [],
             {},
         )
+        self.again[id(row.codes)] = (survivor, _matched(survivor, decision.identifiers), codes)
         return Step(row, survivor, decision, codes)
+
+    def _repeat(self, row: Applied, found: tuple[str, Decision, list[int]]) -> Step:
+        """A row of a safe component with the codes of an earlier row: they all went to
+        one person then, and stay together (persons there only ever merge), so the row
+        matches that person, or the one it ended in, and adds nothing."""
+        person, decision, codes = found
+        if person in self.alias:
+            person = self.live(person)
+            decision = _matched(person, decision.identifiers)
+            self.again[id(row.codes)] = (person, decision, codes)
+        return Step(row, person, decision, codes)
 
     def _strongest_first(self, codes: list[int]) -> list[int]:
         """``codes`` in strength order (the rows' order of rule 6); most rows carry one or
@@ -246,3 +266,8 @@ class Replay:
         for absorbed in decision.absorbed:
             self.alias[absorbed] = person
         return Step(row, person, decision, [code[i] for i in decision.identifiers])
+
+
+def _matched(person: str, identifiers: list[Identifier]) -> Decision:
+    """The decision of a row whose identifiers all belong to ``person`` already."""
+    return Decision("matched", person, [], identifiers, [], [], {})

@@ -43,12 +43,19 @@ def stored_state(
     return existing
 
 
-def applied_rows(observations, policy: Policy) -> tuple[list[Applied], Catalogue]:  # type: ignore[no-untyped-def]
+def applied_rows(
+    observations, policy: Policy, shared: bool = False
+) -> tuple[list[Applied], Catalogue]:  # type: ignore[no-untyped-def]
+    """The rows as screening gives them; ``shared``: rows with the same codes share one
+    list of them (as rows with the same identifier objects do)."""
     catalogue, applied = Catalogue(), []
+    lists: dict[tuple[int, ...], list[int]] = {}
     for line, item in enumerate(observations, start=2):
         screened = screen(item.identifiers, policy, HASHER)
         if screened.accepted:
             codes = [catalogue.encode(i) for i in screened.accepted]
+            if shared:
+                codes = lists.setdefault(tuple(codes), codes)
             applied.append(Applied(line, item, screened, codes))
     return applied, catalogue
 
@@ -60,8 +67,9 @@ def applied_rows(observations, policy: Policy) -> tuple[list[Applied], Catalogue
     length=st.integers(1, 60),
     tight=st.booleans(),
     held=st.integers(0, 3),
+    shared=st.booleans(),
 )
-def test_replay_decides_every_row_as_the_reference(seed, stored, length, tight, held):
+def test_replay_decides_every_row_as_the_reference(seed, stored, length, tight, held, shared):
     policy = tight_policy() if tight else default_policy()
     rng = random.Random(seed)
     ref = InMemoryIdentityGraph(policy)
@@ -77,7 +85,7 @@ def test_replay_decides_every_row_as_the_reference(seed, stored, length, tight, 
         holds.add((a, b))
     before = ref.partition()
 
-    applied, catalogue = applied_rows(random_observations(rng, length), policy)
+    applied, catalogue = applied_rows(random_observations(rng, length), policy, shared)
     existing = stored_state(ref, catalogue, holds)
     rows = [row.codes for row in applied]
     safe, _ = safe_codes(
@@ -112,6 +120,24 @@ def test_a_safe_component_is_decided_by_union_find_in_file_order():
     first, second = steps[0].person, steps[1].person
     assert first < second and steps[2].decision.absorbed == [second]
     assert {replay.live(p) for p in replay.owner.values()} == {first}
+
+
+def test_a_row_repeating_an_earlier_rows_identifiers_matches_where_they_went():
+    policy = default_policy()
+    texts = [["anonymous_id:a", "anonymous_id:b"], ["anonymous_id:c"],
+             ["anonymous_id:a", "anonymous_id:b"], ["anonymous_id:b", "anonymous_id:c"],
+             ["anonymous_id:a", "anonymous_id:b"], ["anonymous_id:c"]]  # fmt: skip
+    applied, catalogue = applied_rows([observation(t) for t in texts], policy, shared=True)
+    safe, _ = safe_codes([r.codes for r in applied], catalogue.identifiers, {}, [], [], policy)
+    steps = Replay(policy, catalogue, Existing(), safe, T0).run(applied)
+
+    assert applied[0].codes is applied[2].codes is applied[4].codes
+    a, b, c = (Identifier("anonymous_id", "", v) for v in "abc")
+    outcomes = [(s.decision.outcome, s.decision.new_identifiers) for s in steps]
+    assert outcomes == [("created", [a, b]), ("created", [c]), ("matched", []),
+                        ("merged", []), ("matched", []), ("matched", [])]  # fmt: skip
+    first = steps[0].person
+    assert [s.person for s in steps[2:]] == [first] * 4
 
 
 def test_a_component_over_a_limit_or_joining_persons_held_apart_is_not_safe():
