@@ -115,7 +115,7 @@ class RowParser:
             raise _BadCell("a row without an identifier, or with too many")
         time = self.time
         texts = self.fixed or [text.get(record) for text in self.texts]
-        return Observation(
+        return Observation.of(
             identifiers,
             time[2](record[time[0]]) if time else self.default_time,
             texts[0],

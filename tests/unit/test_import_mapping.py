@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
+from datetime import UTC
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +14,7 @@ from identity.imports.mapping import ImportMapping
 from identity.imports.presets import PRESETS
 from identity.imports.presets import build_mapping as _build
 from identity.imports.spec import MappingSpec
+from identity.observation import Observation, RawIdentifier
 from identity.policy import default_policy
 
 POLICY = default_policy()
@@ -242,3 +246,19 @@ def test_parse_many_hands_out_one_object_for_the_same_identifier():
     assert first.identifiers[0] is second.identifiers[0] is third.identifiers[0]
     assert first.identifiers[1] is third.identifiers[1]
     assert first.identifiers is not third.identifiers  # each row has a list of its own
+
+
+@given(
+    st.lists(st.builds(RawIdentifier, st.text(max_size=3), st.text(max_size=3)), max_size=3),
+    st.datetimes(timezones=st.just(UTC)),
+    st.none() | st.text(max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers() | st.text(max_size=3), max_size=2),
+    st.lists(st.text(max_size=3), max_size=3),
+)
+def test_an_observation_made_quickly_is_the_dataclasss_own(identifiers, at, text, traits, tags):
+    quick = Observation.of(identifiers, at, text, text, text, traits, tags)
+    made = Observation(identifiers, at, text, text, text, traits, tags)
+    assert quick == made and repr(quick) == repr(made)
+    assert vars(quick) == vars(made)  # every field, and only the fields
+    with pytest.raises(FrozenInstanceError):
+        quick.channel = "other"  # type: ignore[misc]
