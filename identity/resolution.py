@@ -6,7 +6,6 @@ call :func:`decide`; they differ only in how they read the graph and apply the d
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -131,20 +130,30 @@ def _groups_over_limit(
     A group already over its limit in one existing person (after a forced merge or a
     lowered limit) counts only if this observation makes it larger still.
     """
-    combined: dict[tuple[str, str], set[str]] = defaultdict(set)
-    largest: dict[tuple[str, str], int] = defaultdict(int)
+    combined: dict[tuple[str, str], set[str]] = {}
+    largest: dict[tuple[str, str], int] = {}
     for person in persons:
-        own: dict[tuple[str, str], int] = defaultdict(int)
+        own: dict[tuple[str, str], int] = {}
         for identifier in view.identifiers_of(person):
-            combined[identifier.group].add(identifier.value)
-            own[identifier.group] += 1
+            group = (identifier.kind, identifier.scope)
+            values = combined.get(group)
+            if values is None:
+                values = combined[group] = set()
+            values.add(identifier.value)
+            own[group] = own.get(group, 0) + 1
         for group, count in own.items():
-            largest[group] = max(largest[group], count)
+            if count > largest.get(group, 0):
+                largest[group] = count
     for identifier in remaining:
-        combined[identifier.group].add(identifier.value)
+        group = (identifier.kind, identifier.scope)
+        values = combined.get(group)
+        if values is None:
+            values = combined[group] = set()
+        values.add(identifier.value)
     over = set()
+    kinds = policy.kinds
     for group, values in combined.items():
-        rule = policy.kinds.get(group[0])
-        if rule and len(values) > rule.limit and len(values) > largest[group]:
+        rule = kinds.get(group[0])
+        if rule and len(values) > rule.limit and len(values) > largest.get(group, 0):
             over.add(group)
     return over

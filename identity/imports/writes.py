@@ -25,7 +25,7 @@ from identity.imports.replay import Replay, Step
 from identity.observation import Observation
 from identity.profile import Profile, Seen
 from identity.services.context import WorkspaceContext
-from identity.services.identify import answer_of, history_entries
+from identity.services.identify import answer_of, history_parts
 from identity.store.models import (
     Contested,
     Hold,
@@ -372,10 +372,8 @@ def _write_history(chunk: _Chunk, trigger: str) -> None:
     for step in chunk.notable:
         message_id = step.row.observation.message_id
         cause = f"message:{message_id}" if message_id else trigger
-        for entry in history_entries(step.person, step.decision, chunk.now, cause):
-            details = entry["details"]
-            rows.append((ws_id, entry["person_id"], at, entry["action"], cause, entry["reason"],
-                         None if details is None else bulk.doc(details)))  # fmt: skip
+        for person, action, reason, details in history_parts(step.person, step.decision):
+            rows.append((ws_id, person, at, action, cause, reason, bulk.doc(details)))
     bulk.insert("history", ["workspace_id", "person_id", "at", "action", "trigger", "reason",
                             "details"], rows)  # fmt: skip
 

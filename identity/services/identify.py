@@ -30,6 +30,7 @@ __all__ = [
     "apply_screened",
     "drop_suppressed",
     "history_entries",
+    "history_parts",
     "identify",
     "identify_many",
     "prior_answer",
@@ -271,29 +272,28 @@ def _channels_of(stored: str | None) -> list[str]:
 def history_entries(
     person_id: str, decision: Decision, now: datetime, trigger: str
 ) -> list[dict[str, Any]]:
-    base = {"at": now, "trigger": trigger}
-    entries = []
-    listed = [str(i) for i in decision.identifiers]
-    attached = [str(i) for i in decision.new_identifiers]
+    return [{"at": now, "trigger": trigger, "person_id": person, "action": action,
+             "reason": reason, "details": details}
+            for person, action, reason, details in history_parts(person_id, decision)]  # fmt: skip
+
+
+def history_parts(person_id: str, decision: Decision) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """The history entries of a decision, as ``(person_id, action, reason, details)``."""
+    entries: list[tuple[str, str, str, dict[str, Any]]] = []
     if decision.outcome == "created":
-        entries.append({**base, "person_id": person_id, "action": "create",
-                        "reason": "new identifiers observed together",
-                        "details": {"identifiers": listed}})  # fmt: skip
+        entries.append((person_id, "create", "new identifiers observed together",
+                        {"identifiers": [str(i) for i in decision.identifiers]}))  # fmt: skip
     elif decision.new_identifiers:
-        entries.append({**base, "person_id": person_id, "action": "attach",
-                        "reason": "observed with identifiers of this person",
-                        "details": {"identifiers": attached}})  # fmt: skip
+        entries.append((person_id, "attach", "observed with identifiers of this person",
+                        {"identifiers": [str(i) for i in decision.new_identifiers]}))  # fmt: skip
     for absorbed in decision.absorbed:
         reason = "an observation joined identifiers of both persons"
-        entries.append({**base, "person_id": person_id, "action": "merge", "reason": reason,
-                        "details": {"absorbed": absorbed}})  # fmt: skip
-        entries.append({**base, "person_id": absorbed, "action": "merge", "reason": reason,
-                        "details": {"into": person_id}})  # fmt: skip
+        entries.append((person_id, "merge", reason, {"absorbed": absorbed}))
+        entries.append((absorbed, "merge", reason, {"into": person_id}))
     if decision.demoted:
-        entries.append({**base, "person_id": person_id, "action": "demote",
-                        "reason": "identifiers kept out to respect limits and holds",
-                        "details": {"demoted": {str(i): decision.reasons[i]
-                                                for i in decision.demoted}}})  # fmt: skip
+        demoted = {str(i): decision.reasons[i] for i in decision.demoted}
+        entries.append((person_id, "demote", "identifiers kept out to respect limits and holds",
+                        {"demoted": demoted}))  # fmt: skip
     return entries
 
 
