@@ -1,4 +1,6 @@
-"""Python's cyclic garbage collector, paused while a chunk is made or applied."""
+"""Python's cyclic garbage collector, paused while a chunk is made or applied, and by the
+import worker for a whole import: each time the collector resumed, its first sweeps went
+over every object that the chunk in hand and the reading and screening caches hold."""
 
 from __future__ import annotations
 
