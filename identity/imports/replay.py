@@ -155,8 +155,8 @@ class Replay:
         self.rank: list[int] = []  # code -> place in strength order (the rows' codes)
         self.new_person = PersonIds()
         self.age = {p: (row.created_at, p) for p, row in existing.persons.items()}
-        # rows of safe components seen before, by their (shared) list of codes: a plain
-        # match of the person they went to, and their codes in strength order
+        # rows seen before whose identifiers all went to one person, by their (shared)
+        # list of codes: that person, a plain match of it, the codes in strength order
         self.again: dict[int, tuple[str, Decision, list[int]]] = {}
 
     def run(self, rows: Sequence[Applied]) -> list[Step]:
@@ -164,8 +164,8 @@ class Replay:
         safe = self.safe.tolist()
         again = self.again
         return [
-            (self._repeat(row, found) if (found := again.get(id(row.codes))) else self._fast(row))
-            if safe[row.codes[0]] else self._decide(row)
+            self._repeat(row, found) if (found := again.get(id(row.codes)))
+            else self._fast(row) if safe[row.codes[0]] else self._decide(row)
             for row in rows
         ]  # fmt: skip
 
@@ -230,9 +230,11 @@ class Replay:
         return Step(row, survivor, decision, codes)
 
     def _repeat(self, row: Applied, found: tuple[str, Decision, list[int]]) -> Step:
-        """A row of a safe component with the codes of an earlier row: they all went to
-        one person then, and stay together (persons there only ever merge), so the row
-        matches that person, or the one it ended in, and adds nothing."""
+        """A row with the codes of an earlier row whose identifiers all went to one
+        person. They stay together (an identifier only ever moves with a merge), so the
+        rules find that person (or the one it ended in) alone, with every identifier of
+        the row among its own: no limit can break (the row adds no value to any group)
+        and no hold applies. The row matches it and adds nothing."""
         person, decision, codes = found
         if person in self.alias:
             person = self.live(person)
@@ -265,7 +267,10 @@ class Replay:
             self.owner[code[identifier]] = person
         for absorbed in decision.absorbed:
             self.alias[absorbed] = person
-        return Step(row, person, decision, [code[i] for i in decision.identifiers])
+        codes = [code[i] for i in decision.identifiers]
+        if not decision.demoted:  # every identifier of the row went to ``person``
+            self.again[id(row.codes)] = (person, _matched(person, decision.identifiers), codes)
+        return Step(row, person, decision, codes)
 
 
 def _matched(person: str, identifiers: list[Identifier]) -> Decision:
