@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolProxiedConnection
 
+from identity.store.checkpoints import Checkpointer
 from identity.store.database import is_sqlite
 from identity.store.driver import Driver, as_sqlalchemy
 
@@ -27,6 +28,8 @@ class Store:
     costs about 30 us (SQLite) to 60 us (PostgreSQL, which also switches autocommit on
     and off) per call. These connections come from the engine (its connect settings
     apply), are replaced when found dead, and are closed with ``engine.dispose()``.
+    A SQLite file's WAL is checkpointed by a thread of the store's (stopped likewise),
+    not by the request that happens to commit past 1,000 pages.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -36,6 +39,9 @@ class Store:
         self._local = threading.local()
         self._lookup_connections: set[PoolProxiedConnection] = set()
         self._lookup_lock = threading.Lock()
+        self._checkpointer: Checkpointer | None = None
+        if self.sqlite and engine.url.database not in (None, "", ":memory:"):
+            self._checkpointer = Checkpointer(engine, owner=self)
         event.listen(engine, "engine_disposed", self._close_lookups)
 
     def unit_of_work(self, readonly: bool = False) -> UnitOfWork:
@@ -74,6 +80,9 @@ class Store:
         return driver
 
     def _close_lookups(self, _: Engine) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         with self._lookup_lock:
             connections, self._lookup_connections = self._lookup_connections, set()
         self._local = threading.local()
