@@ -4,7 +4,9 @@ Steadier than wrk on a shared machine: the same request mix as ``http_bench.py``
 (``benchmarks/wrk/identify.lua``, ``resolve.lua``) goes through Flask's test client in
 one thread, against a fresh SQLite file or PostgreSQL database with a pre-loaded
 population; the figures are CPU microseconds of this process per request (on
-PostgreSQL the server's own CPU is not in it) and statements per request
+PostgreSQL the server's own CPU is not in it), the wall time per request and its 99th
+percentile (one request at a time: no queueing, so a slow step of one request in a
+hundred, such as a WAL checkpoint, shows), and statements per request
 (:func:`_count_statements`).
 
     PYTHONPATH=. python benchmarks/hot_profile.py --backend sqlite --requests 3000
@@ -77,8 +79,10 @@ def _measure(
     cpu = statistics.median(r["cpu_us"] for r in rounds)
     wall = statistics.median(r["wall_us"] for r in rounds)
     statements = statistics.median(r["statements"] for r in rounds)
+    p99 = statistics.median(r["p99_ms"] for r in rounds)
     answers = sum((r["answers"] for r in rounds), Counter())
     print(f"{args.backend} {endpoint:8s} cpu {cpu:6.0f} us/req  wall {wall:6.0f} us/req  "
+          f"p99 {p99:5.1f} ms  "
           f"{statements:5.2f} statements/req  rounds cpu {[round(r['cpu_us']) for r in rounds]}"
           f"  {dict(answers)}", flush=True)  # fmt: skip
 
@@ -96,13 +100,17 @@ def _round(client: Any, path: str, bodies: Iterator[dict[str, Any]],
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if profiler is not None:
         profiler.enable()
+    walls = []
     for body in batch:
+        started = time.perf_counter()
         answer = client.post(path, json=body, headers=headers)
+        walls.append(time.perf_counter() - started)
         answers[answer.json.get("outcome", str(answer.status_code))] += 1
     if profiler is not None:
         profiler.disable()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    return {"cpu_us": cpu / n * 1e6, "wall_us": wall / n * 1e6,
+    p99 = statistics.quantiles(walls, n=100)[98] if n > 1 else walls[0]
+    return {"cpu_us": cpu / n * 1e6, "wall_us": wall / n * 1e6, "p99_ms": p99 * 1e3,
             "statements": counter[0] / n, "answers": answers}  # fmt: skip
 
 

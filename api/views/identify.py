@@ -8,6 +8,7 @@ from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from api.auth import SECURITY, principal, requires
+from api.hot import fast_body
 from api.schemas import (
     BatchResultSchema,
     BatchSchema,
@@ -22,11 +23,13 @@ from identity.services import identify as identify_service
 from identity.services import persons as person_service
 
 blp = Blueprint("identify", __name__, url_prefix="/v1", description="Ingest and resolve")
+OBSERVATION, RESOLVE = ObservationSchema(), ResolveSchema()
 
 
 @blp.route("/identify", methods=["POST"])
 @requires("ingest")
-@blp.arguments(ObservationSchema())
+@fast_body(OBSERVATION)
+@blp.arguments(OBSERVATION)
 @blp.response(200, IdentifyResultSchema)
 @blp.doc(security=SECURITY)
 def identify(observation: Observation) -> Response:
@@ -51,7 +54,8 @@ def identify_batch(items: list[Observation | dict[str, Any]]) -> dict[str, Any]:
 
 @blp.route("/resolve", methods=["POST"])
 @requires("read")
-@blp.arguments(ResolveSchema())
+@fast_body(RESOLVE)
+@blp.arguments(RESOLVE)
 @blp.response(200, ResolveResultSchema)
 @blp.doc(security=SECURITY)
 def resolve(body: dict[str, list[RawIdentifier]]) -> Response:

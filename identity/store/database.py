@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
+from identity.store.checkpoints import FALLBACK_PAGES
 from identity.store.driver import as_sqlalchemy
 
 __all__ = ["create_store_engine", "is_sqlite"]
@@ -16,7 +17,8 @@ __all__ = ["create_store_engine", "is_sqlite"]
 def create_store_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the settings Databank relies on.
 
-    SQLite: WAL, ``synchronous=NORMAL``, foreign keys, a busy timeout, and
+    SQLite: WAL (checkpointed by the store's thread, :mod:`identity.store.checkpoints`),
+    ``synchronous=NORMAL``, foreign keys, a busy timeout, and
     ``BEGIN IMMEDIATE`` for every transaction so that writers queue instead of failing
     on upgrade; an engine made with ``execution_options(sqlite_begin="DEFERRED")``
     reads without taking the write lock, one with ``sqlite_begin=""`` runs each
@@ -50,6 +52,7 @@ def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
             "synchronous=NORMAL",
             "foreign_keys=ON",
             "busy_timeout=30000",
+            f"wal_autocheckpoint={FALLBACK_PAGES}",  # the store's Checkpointer does it
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

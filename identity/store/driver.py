@@ -130,11 +130,18 @@ class Driver:
         self._on(connection.dialect, connection.connection.driver_connection, connection.invalidate)
 
     @classmethod
-    def pooled(cls, dialect: Dialect, pooled: PoolProxiedConnection) -> Driver:
+    def pooled(
+        cls,
+        dialect: Dialect,
+        pooled: PoolProxiedConnection,
+        invalidate: Callable[[BaseException], None] | None = None,
+    ) -> Driver:
         """The driver of a connection taken from the pool without a SQLAlchemy
-        :class:`Connection` (which costs about 20 us to make and close)."""
+        :class:`Connection` (which costs about 20 us to make and close); ``invalidate``
+        is called with the error when the connection is found dead (by default the
+        pool's invalidation)."""
         driver = cls.__new__(cls)
-        driver._on(dialect, pooled.driver_connection, pooled.invalidate)
+        driver._on(dialect, pooled.driver_connection, invalidate or pooled.invalidate)
         return driver
 
     def _on(self, dialect: Dialect, raw: Any, invalidate: Callable[[BaseException], None]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -139,3 +140,22 @@ def test_a_body_that_is_not_json_is_a_problem_too(client, ingest):
 def test_the_wrong_method_and_an_unknown_path_are_problems(client, ingest):
     assert_problem(client.get("/v1/identify", headers=ingest), 405)
     assert_problem(client.get("/v1/nothing-here", headers=ingest), 404)
+
+
+def test_bodies_the_short_way_refuses_are_answered_as_webargs_answers_them(client, ingest):
+    """``api.hot.fast_body`` takes only well-formed ``application/json`` bodies; any
+    other body goes through webargs and marshmallow as before."""
+    body = {"identifiers": ids(LOGIN_A), "channel": "app"}
+    fast = client.post("/v1/identify", json=body, headers=ingest)
+    other_json = client.post("/v1/identify", data=json.dumps(body), headers=ingest,
+                             content_type="application/vnd.databank+json")  # fmt: skip
+    not_json = client.post("/v1/identify", data=json.dumps(body), headers=ingest,
+                           content_type="text/plain")  # fmt: skip
+    not_utf8 = client.post("/v1/identify", data=b'{"identifiers": "\xff"}', headers=ingest,
+                           content_type="application/json")  # fmt: skip
+
+    assert fast.status_code == other_json.status_code == 200
+    assert other_json.get_json() == {**fast.get_json(), "outcome": "matched"}
+    assert "identifiers" in assert_problem(not_json, 422)["errors"]
+    assert_problem(not_utf8, 400)
+    assert_problem(client.post("/v1/identify", json=body, headers={}), 401)

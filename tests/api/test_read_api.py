@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.api.helpers import assert_problem, ids
@@ -114,3 +116,16 @@ def test_get_person_needs_a_valid_key_with_the_read_scope(client, auth, ingest):
     assert_problem(client.get(f"/v1/persons/{person}"), 401)
     assert_problem(client.get(f"/v1/persons/{person}", headers={"Authorization": "x"}), 401)
     assert_problem(client.get(f"/v1/persons/{person}", headers=ingest), 403)
+
+
+def test_resolve_answers_alike_the_short_way_and_webargs_way(client, auth):
+    client.post("/v1/identify", json={"identifiers": ids("login_id@app:A")}, headers=auth)
+    body = json.dumps({"identifiers": ids("login_id@app:A")})
+
+    fast = client.post("/v1/resolve", data=body, headers=auth, content_type="application/json")
+    slow = client.post("/v1/resolve", data=body, headers=auth,
+                       content_type="application/vnd.databank+json")  # fmt: skip
+
+    assert fast.status_code == slow.status_code == 200
+    assert fast.get_data() == slow.get_data()
+    assert fast.content_type == slow.content_type == "application/json"

@@ -3,6 +3,8 @@ fail as SQLAlchemy would, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from datetime import timedelta
 
 import pytest
@@ -11,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from identity.identifiers import Identifier
 from identity.services.identify import identify
+from identity.services.transactions import lookup
 from identity.store.driver import Driver
 from identity.store.graph import GraphRepository
 from identity.store.models import Link, Message, PersonTrait, table
@@ -69,3 +72,48 @@ def test_a_driver_error_comes_out_as_sqlalchemy_s(store, ws):
         Driver(uow.connection()).run_many(insert(table(Message)), [row])
         with pytest.raises(IntegrityError):
             Driver(uow.connection()).run_many(insert(table(Message)), [row])
+
+
+def test_lookups_keep_one_connection_per_thread_until_the_engine_is_disposed(store):
+    def connection() -> object:
+        with store.lookups() as driver:
+            assert driver.rows(select(table(Message).c.message_id)) == []
+            return driver.raw
+
+    first, again = connection(), connection()
+    other: list[object] = []
+    thread = threading.Thread(target=lambda: other.append(connection()))
+    thread.start()
+    thread.join()
+
+    assert first is again and other[0] is not first
+    store.engine.dispose()
+    assert all(_closed(raw) for raw in (first, other[0]))
+    assert connection() is not first  # a new one, and it works
+
+
+def test_a_lookup_connection_the_server_dropped_is_replaced(store):
+    if store.sqlite:
+        pytest.skip("a SQLite connection does not drop")
+    import psycopg
+
+    with store.lookups() as driver:
+        dropped, pid = driver.raw, driver.raw.info.backend_pid
+    url = store.engine.url.set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    assert lookup(store, lambda db: db.rows(select(table(Message).c.message_id))) == []
+    with store.lookups() as driver:
+        assert driver.raw is not dropped and not driver.raw.closed
+    assert dropped.closed
+
+
+def _closed(raw: object) -> bool:
+    if isinstance(raw, sqlite3.Connection):
+        try:
+            raw.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            return True
+        return False
+    return bool(getattr(raw, "closed", False))
