@@ -27,7 +27,8 @@ class Store:
     own per thread, kept in autocommit: taking one from the pool and giving it back
     costs about 30 us (SQLite) to 60 us (PostgreSQL, which also switches autocommit on
     and off) per call. These connections come from the engine (its connect settings
-    apply), are replaced when found dead, and are closed with ``engine.dispose()``.
+    apply), are replaced when found dead, and are closed with ``engine.dispose()``, or
+    once their thread has ended, when another thread takes a new one.
     A SQLite file's WAL is checkpointed by a thread of the store's (stopped likewise),
     not by the request that happens to commit past 1,000 pages.
     """
@@ -37,7 +38,8 @@ class Store:
         self.sqlite = is_sqlite(engine)
         self.reader = engine.execution_options(sqlite_begin="DEFERRED") if self.sqlite else engine
         self._local = threading.local()
-        self._lookup_connections: set[PoolProxiedConnection] = set()
+        # each lookup connection and the thread it belongs to
+        self._lookup_connections: dict[PoolProxiedConnection, threading.Thread] = {}
         self._lookup_lock = threading.Lock()
         self._checkpointer: Checkpointer | None = None
         if self.sqlite and engine.url.database not in (None, "", ":memory:"):
@@ -68,7 +70,7 @@ class Store:
             if getattr(self._local, "driver", None) is driver:
                 del self._local.driver
             with self._lookup_lock:
-                self._lookup_connections.discard(pooled)
+                self._lookup_connections.pop(pooled, None)
             _close_quietly(pooled)
 
         driver = Driver.pooled(dialect, pooled, invalidate=drop)
@@ -76,7 +78,13 @@ class Store:
         if not self.sqlite:  # SQLite's driver is in autocommit unless we BEGIN
             driver.raw.autocommit = True
         with self._lookup_lock:
-            self._lookup_connections.add(pooled)
+            connections = self._lookup_connections
+            ended = [c for c, thread in connections.items() if not thread.is_alive()]
+            for connection in ended:  # their threads cannot use them any more
+                del connections[connection]
+            connections[pooled] = threading.current_thread()
+        for connection in ended:
+            _close_quietly(connection)
         return driver
 
     def _close_lookups(self, _: Engine) -> None:
@@ -84,7 +92,7 @@ class Store:
             self._checkpointer.stop()
             self._checkpointer = None
         with self._lookup_lock:
-            connections, self._lookup_connections = self._lookup_connections, set()
+            connections, self._lookup_connections = self._lookup_connections, {}
         self._local = threading.local()
         for pooled in connections:
             _close_quietly(pooled)

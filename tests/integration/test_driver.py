@@ -92,6 +92,20 @@ def test_lookups_keep_one_connection_per_thread_until_the_engine_is_disposed(sto
     assert connection() is not first  # a new one, and it works
 
 
+def test_the_lookup_connection_of_a_thread_that_ended_is_closed_by_the_next_thread(store):
+    def connection() -> object:
+        with store.lookups() as driver:
+            return driver.raw
+
+    taken: list[object] = []
+    for _ in range(2):
+        thread = threading.Thread(target=lambda: taken.append(connection()))
+        thread.start()
+        thread.join()
+
+    assert _closed(taken[0]) and not _closed(taken[1])
+
+
 def test_a_lookup_connection_the_server_dropped_is_replaced(store):
     if store.sqlite:
         pytest.skip("a SQLite connection does not drop")
