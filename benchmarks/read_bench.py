@@ -76,7 +76,11 @@ def measure(path: Path) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     from identity.imports import readers
-    from identity.imports.engine import _collector_paused
+
+    try:
+        from identity.imports.collector import collector_paused
+    except ImportError:  # a checkout from before the collector had its own module
+        from identity.imports.engine import _collector_paused as collector_paused
     from identity.imports.presets import build_mapping
     from identity.imports.rows import ChunkOutcome, ImportRow
     from identity.imports.screening import screen_rows
@@ -115,7 +119,7 @@ def measure(path: Path) -> dict[str, Any]:
         count += len(chunk)
         rows = [item for item in chunk if isinstance(item, ImportRow)]
         started = time.process_time()
-        with _collector_paused():
+        with collector_paused():
             applied, catalogue = in_transaction(
                 store, lambda uow, rows=rows: screen_rows(_bulk(uow), ws, rows, ChunkOutcome())
             )
