@@ -2,11 +2,13 @@
 that most of a file is split without it.
 
 A line is *plain* when the csv module reads it as one record whose fields are the line
-cut at the delimiter: it decodes, holds no quote character and no carriage return other
-than the one of a ``\\r\\n`` ending, and is well under the csv module's field limit (and
-so under the readers' line limit). Any other line (a quoted field, which may run over
-several lines, bad bytes, an overlong line) is left to the csv module, which names what
-is wrong with it.
+cut at the delimiter: it decodes, holds no carriage return other than the one of a
+``\\r\\n`` ending, is well under the csv module's field limit (and so under the readers'
+line limit), and each of its pieces between delimiters either holds no quote character
+or is one quoted field with no quote inside (``"abc"``, as exports that quote every
+field write them; the field is the piece without its quotes). Any other line (a quoted
+field with a delimiter, a doubled quote or a line end inside, bad bytes, an overlong
+line) is left to the csv module, which names what is wrong with it.
 """
 
 from __future__ import annotations
@@ -56,20 +58,23 @@ def read_block(handle: IO[bytes]) -> bytes:
 class Block:
     """The lines of a block of bytes: their text without the line ending (left empty
     for a line that does not decode), the byte count from the block's start to each
-    line's end, and which lines are not plain, in order."""
+    line's end, which lines are not plain, in order, and the fields of the plain lines
+    with quoted fields."""
 
     texts: list[str]
     ends: list[int]
     not_plain: list[int]
+    #: the fields of the plain lines with quoted fields, by line
+    quoted: dict[int, list[str]]
 
 
-def scan_block(data: bytes, encoding: str) -> Block:
+def scan_block(data: bytes, encoding: str, delimiter: str = ",") -> Block:
     """The lines of ``data`` (whole lines; the last one may lack its line end at the end
     of the file) in an encoding that :func:`splits_like_bytes`.
 
-    >>> block = scan_block(b'a,b\\r\\n\\ne,"f\\nc,d', "utf-8")
-    >>> block.texts, block.ends, block.not_plain
-    (['a,b', '', 'e,"f', 'c,d'], [5, 6, 11, 14], [2])
+    >>> block = scan_block(b'a,b\\r\\n\\ne,"f\\nc,d\\n"g","",h', "utf-8")
+    >>> block.texts, block.ends, block.not_plain, block.quoted
+    (['a,b', '', 'e,"f', 'c,d', '"g","",h'], [5, 6, 11, 15, 23], [2], {4: ['g', '', 'h']})
     """
     raws = data.split(b"\n")
     ends = list(accumulate(map((1).__add__, map(len, raws))))  # each line and its b"\n"
@@ -81,7 +86,8 @@ def scan_block(data: bytes, encoding: str) -> Block:
     text, undecoded = _decoded(data, raws, encoding)
     crs = text.count("\r")
     crlfs = text.count("\r\n") if crs else 0
-    not_plain = set(undecoded).union(_quoted_or_broken(text, crs != crlfs))
+    flagged = _quoted_or_broken(text, crs != crlfs)
+    not_plain = set(undecoded).union(flagged)
     limit = min(csv.field_size_limit(), LINE_LIMIT)
     if max(map(len, raws), default=0) >= limit:
         not_plain.update(number for number, raw in enumerate(raws) if len(raw) >= limit)
@@ -91,7 +97,33 @@ def scan_block(data: bytes, encoding: str) -> Block:
         texts = text.split("\r\n")
     else:
         texts = text.replace("\r\n", "\n").split("\n")
-    return Block(texts[: len(raws)], ends, sorted(not_plain))
+    quoted = {}
+    if delimiter != '"':
+        bad = set(undecoded)
+        for number in flagged:  # a line with a quote or a lone carriage return
+            if number not in bad and len(raws[number]) < limit and "\r" not in texts[number]:
+                fields = _simply_quoted(texts[number], delimiter)
+                if fields is not None:
+                    quoted[number] = fields
+                    not_plain.discard(number)
+    return Block(texts[: len(raws)], ends, sorted(not_plain), quoted)
+
+
+def _simply_quoted(line: str, delimiter: str) -> list[str] | None:
+    """The fields of ``line`` if each piece between delimiters holds no quote or is one
+    quoted field with no quote inside (what the csv module reads as the piece without its
+    quotes), else ``None``.
+
+    >>> _simply_quoted('"a","",b', ","), _simply_quoted('"a,b"', ","), _simply_quoted('"a""b"', ",")
+    (['a', '', 'b'], None, None)
+    """
+    fields = line.split(delimiter)
+    for number, piece in enumerate(fields):
+        if '"' in piece:
+            if len(piece) < 2 or piece[0] != '"' or piece[-1] != '"' or '"' in piece[1:-1]:
+                return None
+            fields[number] = piece[1:-1]
+    return fields
 
 
 def _decoded(data: bytes, raws: list[bytes], encoding: str) -> tuple[str, list[int]]:

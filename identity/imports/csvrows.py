@@ -63,7 +63,8 @@ def csv_batches(
             handle.seek(at.offset)
             data = read_block(handle) if plain else b""
             if data:
-                at = yield from reading.block(handle, at, scan_block(data, mapping.encoding))
+                block = scan_block(data, mapping.encoding, mapping.delimiter)
+                at = yield from reading.block(handle, at, block)
                 continue
             # The end of the file, a line longer than a block, or no plain reading.
             end = yield from reading.records(handle, at, at.offset + 1 if plain else None)
@@ -106,7 +107,12 @@ class _Reading:
         numbers: Sequence[int] = range(line, stop)
         if "" in texts[line:stop]:
             numbers = [number for number in numbers if texts[number]]  # a blank line is no row
-        parsed = self.parser.parse_many([texts[number].split(delimiter) for number in numbers])
+        if block.quoted:
+            quoted = block.quoted
+            records = [quoted.get(n) or texts[n].split(delimiter) for n in numbers]
+        else:
+            records = [texts[number].split(delimiter) for number in numbers]
+        parsed = self.parser.parse_many(records)
         first = at.line + 1
         rows: list[Row] = [
             Reject(first + n, p) if type(p) is str else ImportRow(first + n, p)  # type: ignore[arg-type]

@@ -288,13 +288,41 @@ CELLS = {
 }
 
 
+#: Fields that look quoted but that the csv module reads otherwise than without quotes.
+ODD_QUOTES = [' "{}"', '"{}" ', '"{}"x', 'x"{}"', '"{}""q"', 'a"{}', '"{}', '{}"', '"a,{}"']
+
+
+@pytest.mark.parametrize("odd", ODD_QUOTES)
+def test_a_file_that_quotes_every_field_reads_as_the_csv_module_reads_it(tmp_path, odd):
+    cells = ["2024-05-01", "wx1", "o-1", PHONE, "iOS", "abc", "gold", "a|b", "m-1"]
+    lines = [",".join(f'"{cell}"' for cell in cells)]
+    lines += [",".join(f'"{cell}"' if k != at else odd.format(cell) for k, cell in enumerate(cells))
+              for at in range(len(cells))]  # fmt: skip
+    path = write(tmp_path, HEADER + "\r\n".join(lines) + "\n")
+
+    found = list(read_rows(path, "csv", MAPPING, POLICY, T_IMPORT))
+
+    assert found == reference(path, MAPPING) and len(found) == len(lines)
+    assert found[0][0].observation.traits == {"membership_level": "gold"}
+
+
 @st.composite
 def csv_lines(draw: st.DrawFn) -> bytes:
-    """A CSV line of the columns of ``HEADER``: plain, quoted (over lines too), of the
-    wrong width, blank, with bad bytes, a lone carriage return or a NUL."""
+    """A CSV line of the columns of ``HEADER``: plain, every field quoted (as some exports
+    write them, now and then in a shape the csv module reads otherwise), quoted (over
+    lines too), of the wrong width, blank, with bad bytes, a lone carriage return or a
+    NUL."""
     cells = [draw(st.sampled_from(values)) for values in CELLS.values()]
-    shape = draw(st.sampled_from(["plain"] * 6 + ["quoted", "width", "blank", "bytes", "odd"]))
-    if shape == "quoted":
+    shape = draw(st.sampled_from(
+        ["plain"] * 6 + ["all quoted"] * 4 + ["quoted", "width", "blank", "bytes", "odd"]
+    ))  # fmt: skip
+    if shape == "all quoted":
+        quoted = [draw(st.sampled_from(['"{}"'] * 3 + ["{}"])).format(cell) for cell in cells]
+        if draw(st.booleans()):  # one field in a shape that the csv module reads otherwise
+            at = draw(st.integers(0, len(cells) - 1))
+            quoted[at] = draw(st.sampled_from(ODD_QUOTES)).format(cells[at])
+        cells = quoted
+    elif shape == "quoted":
         at = draw(st.integers(0, len(cells) - 1))
         inner = draw(st.sampled_from(["a,b", 'say "hi"', "two\nlines", "cr\r\nlf", ""]))
         cells[at] = '"' + (cells[at] + inner).replace('"', '""') + '"'
