@@ -99,9 +99,8 @@ def scan_block(data: bytes, encoding: str, delimiter: str = ",") -> Block:
         texts = text.replace("\r\n", "\n").split("\n")
     quoted = {}
     if delimiter != '"':
-        bad = set(undecoded)
-        for number in flagged:  # a line with a quote or a lone carriage return
-            if number not in bad and len(raws[number]) < limit and "\r" not in texts[number]:
+        for number in flagged:  # decoded, with a quote or a lone carriage return
+            if len(raws[number]) < limit and "\r" not in texts[number]:
                 fields = _simply_quoted(texts[number], delimiter)
                 if fields is not None:
                     quoted[number] = fields

@@ -107,12 +107,10 @@ class _Reading:
         numbers: Sequence[int] = range(line, stop)
         if "" in texts[line:stop]:
             numbers = [number for number in numbers if texts[number]]  # a blank line is no row
-        if block.quoted:
-            quoted = block.quoted
-            records = [quoted.get(n) or texts[n].split(delimiter) for n in numbers]
-        else:
-            records = [texts[number].split(delimiter) for number in numbers]
-        parsed = self.parser.parse_many(records)
+        quoted = block.quoted
+        parsed = self.parser.parse_many(
+            [quoted.get(n) or texts[n].split(delimiter) for n in numbers]
+        )
         first = at.line + 1
         rows: list[Row] = [
             Reject(first + n, p) if type(p) is str else ImportRow(first + n, p)  # type: ignore[arg-type]
