@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from identity.store.checkpoints import FALLBACK_PAGES
 from identity.store.driver import as_sqlalchemy
+from identity.store.gate import GatedConnection
 
 __all__ = ["create_store_engine", "is_sqlite"]
 
@@ -18,11 +19,12 @@ def create_store_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the settings Databank relies on.
 
     SQLite: WAL (checkpointed by the store's thread, :mod:`identity.store.checkpoints`),
-    ``synchronous=NORMAL``, foreign keys, a busy timeout, and
-    ``BEGIN IMMEDIATE`` for every transaction so that writers queue instead of failing
-    on upgrade; an engine made with ``execution_options(sqlite_begin="DEFERRED")``
-    reads without taking the write lock, one with ``sqlite_begin=""`` runs each
-    statement on its own (autocommit). PostgreSQL URLs use psycopg 3.
+    ``synchronous=NORMAL``, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for
+    every transaction so that writers queue instead of failing on upgrade, in the order
+    of a file lock (:mod:`identity.store.gate`); an engine made with
+    ``execution_options(sqlite_begin="DEFERRED")`` reads without taking the write lock,
+    one with ``sqlite_begin=""`` runs each statement on its own (autocommit).
+    PostgreSQL URLs use psycopg 3.
     """
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
@@ -40,8 +42,9 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
-    connect_args = {"check_same_thread": False, "timeout": 30}
+    connect_args = {"check_same_thread": False, "timeout": 30, "factory": GatedConnection}
     engine = create_engine(url, connect_args=connect_args, **kwargs)
+    gate = url.database not in (None, "", ":memory:") and not url.database.startswith("file:")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -56,6 +59,8 @@ def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+        if gate:
+            dbapi_connection.open_gate(url.database)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -63,7 +68,7 @@ def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
         if mode:  # on the driver: a statement through SQLAlchemy costs ~25 us more
             statement = f"BEGIN {mode}"
             try:
-                connection.connection.driver_connection.execute(statement)
+                connection.connection.driver_connection.begin(statement, mode != "DEFERRED")
             except sqlite3.Error as exc:  # a busy file: the services retry on this
                 raise as_sqlalchemy(connection.dialect, exc, statement, None, False) from exc
 
