@@ -1,10 +1,10 @@
 """A queue for SQLite's writers: a file lock taken before ``BEGIN IMMEDIATE``.
 
 SQLite lets one writer at a time hold a database; the others poll, sleeping 1, 2, 5,
-10, 15, 20, 25 ... ms between tries (its default busy handler). A write of an identify
-holds the lock for a few hundred microseconds, so under load most writers slept for
-milliseconds while the lock was free, and the cores sat idle: identify served about a
-fifth of the bare endpoint's rate, whatever the number of workers.
+10, 15, 20, 25 ... ms between tries (its default busy handler), while the lock, held for
+well under a millisecond by an identify, may lie free for most of that sleep. With this
+gate identify serves about 30 % more requests a second over HTTP
+(``docs/benchmarks-http.md``, fourth round).
 
 Each connection of a SQLite file therefore opens ``<file>-writer`` and takes an
 exclusive ``flock`` on it before it begins a writing transaction, releasing it when the
@@ -21,11 +21,14 @@ second connection, which would otherwise wait for itself) falls back to the busy
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
 
 __all__ = ["GatedConnection"]
+
+log = logging.getLogger(__name__)
 
 _holders: set[int] = set()  # the threads holding a gate (through any connection)
 
@@ -38,7 +41,12 @@ class GatedConnection(sqlite3.Connection):
     _holder: int | None = None  # the thread that took the gate
 
     def open_gate(self, database: str) -> None:
-        self._gate = os.open(f"{database}-writer", os.O_RDWR | os.O_CREAT, 0o600)
+        """Open the gate file of ``database`` (made if missing; ``flock`` needs only
+        read access). Where it cannot be opened, this connection writes without it."""
+        try:
+            self._gate = os.open(f"{database}-writer", os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError as exc:
+            log.warning("SQLite writer gate unavailable, writers poll instead: %s", exc)
 
     def begin(self, statement: str, writes: bool) -> None:
         """Run ``statement`` (a ``BEGIN``); first wait at the gate if it ``writes``."""

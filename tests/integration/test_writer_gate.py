@@ -130,6 +130,17 @@ def test_a_thread_writing_on_two_connections_does_not_wait_for_itself(engine):  
     assert len(outcome) == 1 and "locked" in str(outcome[0])
 
 
+def test_without_a_gate_file_writers_still_write(database, caplog):  # type: ignore[no-untyped-def]
+    Path(f"{database}-writer").mkdir()  # a directory: the gate cannot be opened
+    engine = create_store_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (n INTEGER)"))
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+    assert count(engine) == 1
+    engine.dispose()
+    assert "writer gate unavailable" in caplog.text
+
+
 def test_the_gate_of_a_killed_process_is_free_again(engine, database):  # type: ignore[no-untyped-def]
     command = [sys.executable, "-c", _HOLD, str(database)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as holder:
