@@ -13,6 +13,11 @@ the kernel, which wakes the next one the moment the lock is free, across threads
 processes alike (each connection has its own open file). The kernel drops the lock of
 a process that dies, so no lock outlives its holder.
 
+Within a process, the threads of one file first take a lock of the process's own
+(bounded by the connection's busy timeout, then "database is locked", as SQLite would
+say), so that one thread per process at most waits in ``flock``, which has no timeout:
+a stuck writer elsewhere cannot hold every request thread of a server.
+
 The gate only orders writers; SQLite's own lock still guards the data. A writer that
 does not take the gate (another program, or a thread that already holds it through a
 second connection, which would otherwise wait for itself) falls back to the busy handler.
@@ -31,6 +36,19 @@ __all__ = ["GatedConnection"]
 log = logging.getLogger(__name__)
 
 _holders: set[int] = set()  # the threads holding a gate (through any connection)
+_in_process: dict[str, threading.Lock] = {}  # per gate file: its threads queue here first
+_in_process_lock = threading.Lock()
+
+
+def _forget_locks() -> None:
+    """A child starts with fresh locks: one held by another thread at the fork would
+    never be released there."""
+    global _in_process_lock
+    _in_process.clear()
+    _in_process_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_locks)
 
 
 class GatedConnection(sqlite3.Connection):
@@ -38,13 +56,16 @@ class GatedConnection(sqlite3.Connection):
     :meth:`open_gate`) when it begins writing (:meth:`begin`)."""
 
     _gate: int | None = None
+    _path = ""
     _holder: int | None = None  # the thread that took the gate
+    _lock: threading.Lock | None = None  # and the process's lock it took on the way
 
     def open_gate(self, database: str) -> None:
         """Open the gate file of ``database`` (made if missing; ``flock`` needs only
         read access). Where it cannot be opened, this connection writes without it."""
+        self._path = os.path.abspath(f"{database}-writer")
         try:
-            self._gate = os.open(f"{database}-writer", os.O_RDONLY | os.O_CREAT, 0o644)
+            self._gate = os.open(self._path, os.O_RDONLY | os.O_CREAT, 0o644)
         except OSError as exc:
             log.warning("SQLite writer gate unavailable, writers poll instead: %s", exc)
 
@@ -52,14 +73,29 @@ class GatedConnection(sqlite3.Connection):
         """Run ``statement`` (a ``BEGIN``); first wait at the gate if it ``writes``."""
         thread = threading.get_ident()
         if writes and self._gate is not None and thread not in _holders:
-            fcntl.flock(self._gate, fcntl.LOCK_EX)  # blocks without the GIL
-            self._holder = thread
+            lock = self._queue()
+            try:
+                fcntl.flock(self._gate, fcntl.LOCK_EX)  # blocks without the GIL
+            except BaseException:
+                lock.release()
+                raise
+            self._holder, self._lock = thread, lock
             _holders.add(thread)
         try:
             self.execute(statement)
         except BaseException:
             self._leave()
             raise
+
+    def _queue(self) -> threading.Lock:
+        """The process's lock of this file, taken within the busy timeout."""
+        with _in_process_lock:
+            lock = _in_process.setdefault(self._path, threading.Lock())
+        if not lock.acquire(blocking=False):
+            (milliseconds,) = self.execute("PRAGMA busy_timeout").fetchone()
+            if not lock.acquire(timeout=milliseconds / 1000):
+                raise sqlite3.OperationalError("database is locked")
+        return lock
 
     def commit(self) -> None:
         try:
@@ -85,5 +121,8 @@ class GatedConnection(sqlite3.Connection):
     def _leave(self) -> None:
         if self._holder is not None:
             _holders.discard(self._holder)
-            self._holder = None
-            fcntl.flock(self._gate, fcntl.LOCK_UN)  # type: ignore[arg-type]
+            lock, self._holder, self._lock = self._lock, None, None
+            try:
+                fcntl.flock(self._gate, fcntl.LOCK_UN)  # type: ignore[arg-type]
+            finally:
+                lock.release()  # type: ignore[union-attr]

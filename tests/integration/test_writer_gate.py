@@ -72,6 +72,36 @@ def test_a_writer_waits_at_the_gate_until_the_holder_commits(engine, database): 
     assert not gate_taken(database)
 
 
+def test_a_writer_gives_up_after_its_busy_timeout(engine):  # type: ignore[no-untyped-def]
+    """A thread queued behind a holder of its own process waits no longer than its
+    busy timeout, then fails as SQLite would ("database is locked": the services
+    retry it, then answer 503)."""
+    outcome: list[BaseException | None] = []
+
+    def second_writer() -> None:
+        with engine.connect() as connection:
+            connection.connection.driver_connection.execute("PRAGMA busy_timeout=200")
+            try:
+                connection.begin()
+                outcome.append(None)
+            except OperationalError as exc:
+                outcome.append(exc)
+
+    with engine.connect() as first:
+        first.begin()
+        first.execute(text("INSERT INTO t VALUES (1)"))
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive()
+        first.commit()
+
+    assert len(outcome) == 1 and "database is locked" in str(outcome[0])
+    with engine.begin() as connection:  # nothing is left held
+        connection.execute(text("INSERT INTO t VALUES (2)"))
+    assert count(engine) == 2
+
+
 def test_rollback_and_close_give_the_gate_back(engine, database):  # type: ignore[no-untyped-def]
     with engine.connect() as connection:
         connection.begin()
