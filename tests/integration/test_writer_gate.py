@@ -7,8 +7,9 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -44,6 +45,28 @@ def gate_taken(database: Path) -> bool:
     return False
 
 
+def begin_failure(engine: Engine, busy_ms: int) -> BaseException | None:
+    """Begin a write on a new connection with a busy timeout of ``busy_ms``: the error,
+    or ``None`` if it began (then rolled back)."""
+    with engine.connect() as connection:
+        connection.connection.driver_connection.execute(f"PRAGMA busy_timeout={busy_ms}")
+        try:
+            connection.begin()
+        except OperationalError as exc:
+            return exc
+    return None
+
+
+def in_thread(work: Callable[[], Any]) -> Any:
+    """What ``work`` returns, run in a thread of its own (which must end within 10 s)."""
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(work()))
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    return result[0]
+
+
 def count(engine: Engine) -> int:
     with engine.connect() as connection:
         return int(connection.execute(text("SELECT count(*) FROM t")).scalar_one())
@@ -76,27 +99,13 @@ def test_a_writer_gives_up_after_its_busy_timeout(engine):  # type: ignore[no-un
     """A thread queued behind a holder of its own process waits no longer than its
     busy timeout, then fails as SQLite would ("database is locked": the services
     retry it, then answer 503)."""
-    outcome: list[BaseException | None] = []
-
-    def second_writer() -> None:
-        with engine.connect() as connection:
-            connection.connection.driver_connection.execute("PRAGMA busy_timeout=200")
-            try:
-                connection.begin()
-                outcome.append(None)
-            except OperationalError as exc:
-                outcome.append(exc)
-
     with engine.connect() as first:
         first.begin()
         first.execute(text("INSERT INTO t VALUES (1)"))
-        thread = threading.Thread(target=second_writer)
-        thread.start()
-        thread.join(10)
-        assert not thread.is_alive()
+        failure = in_thread(lambda: begin_failure(engine, 200))
         first.commit()
 
-    assert len(outcome) == 1 and "database is locked" in str(outcome[0])
+    assert "database is locked" in str(failure)
     with engine.begin() as connection:  # nothing is left held
         connection.execute(text("INSERT INTO t VALUES (2)"))
     assert count(engine) == 2
@@ -138,26 +147,14 @@ def test_readers_do_not_take_the_gate(engine, database):  # type: ignore[no-unty
 def test_a_thread_writing_on_two_connections_does_not_wait_for_itself(engine):  # type: ignore[no-untyped-def]
     """The second connection skips the gate and meets SQLite's busy handler, which
     gives up after its timeout instead of waiting forever."""
-    outcome: list[BaseException | None] = []
 
-    def nested() -> None:
+    def nested() -> BaseException | None:
         with engine.connect() as first:
             first.begin()
             first.execute(text("INSERT INTO t VALUES (1)"))
-            with engine.connect() as second:
-                second.connection.driver_connection.execute("PRAGMA busy_timeout=100")
-                try:
-                    second.begin()
-                    outcome.append(None)
-                except OperationalError as exc:
-                    outcome.append(exc)
+            return begin_failure(engine, 100)
 
-    thread = threading.Thread(target=nested)
-    thread.start()
-    thread.join(10)
-
-    assert not thread.is_alive()
-    assert len(outcome) == 1 and "locked" in str(outcome[0])
+    assert "database is locked" in str(in_thread(nested))
 
 
 def test_without_a_gate_file_writers_still_write(database, caplog):  # type: ignore[no-untyped-def]
