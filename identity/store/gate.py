@@ -41,10 +41,11 @@ _in_process_lock = threading.Lock()
 
 
 def _forget_locks() -> None:
-    """A child starts with fresh locks: one held by another thread at the fork would
-    never be released there."""
+    """A child starts with fresh locks and no holders: a lock held by another thread at
+    the fork would never be released there, and thread ids are reused."""
     global _in_process_lock
     _in_process.clear()
+    _holders.clear()
     _in_process_lock = threading.Lock()
 
 

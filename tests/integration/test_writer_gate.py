@@ -157,6 +157,28 @@ def test_a_thread_writing_on_two_connections_does_not_wait_for_itself(engine):  
     assert "database is locked" in str(in_thread(nested))
 
 
+def test_a_forked_child_queues_on_fresh_locks(engine, database):  # type: ignore[no-untyped-def]
+    """A lock of the process's queue held at the fork (by any thread) would stay held
+    in the child forever; the child starts with fresh ones and writes at once."""
+    held = engine.raw_connection()
+    taken = held.driver_connection._queue()  # the parent's queue for the file, held
+    try:
+        child = os.fork()
+        if child == 0:  # exit status 0 if a write began within a second
+            status = 1
+            try:
+                fresh = create_store_engine(f"sqlite:///{database}")
+                status = 0 if begin_failure(fresh, 1000) is None else 1
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(child, 0)
+    finally:
+        taken.release()
+        held.close()
+
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_without_a_gate_file_writers_still_write(database, caplog):  # type: ignore[no-untyped-def]
     Path(f"{database}-writer").mkdir()  # a directory: the gate cannot be opened
     engine = create_store_engine(f"sqlite:///{database}")
