@@ -60,7 +60,11 @@ def test_a_worker_killed_at_random_moments_ends_as_an_uninterrupted_run(
     workspaces.create("uninterrupted")
     calm = workspaces.context_by_name("uninterrupted")
     reference = start_import(store, calm, path, "export.csv", "csv", MAPPING, CHUNK)
+    started = time.monotonic()
     run_worker(store, workspaces, once=True)
+    # a kill lands within the next two chunks after a checkpoint, wherever in them: a
+    # fixed delay could outlast the whole rest of the file on a fast machine
+    chunk_seconds = (time.monotonic() - started) / (ROWS / CHUNK)
 
     workspaces.create("killed")
     ws = workspaces.context_by_name("killed")
@@ -73,7 +77,7 @@ def test_a_worker_killed_at_random_moments_ends_as_an_uninterrupted_run(
         process = _worker(env, log)
         if len(kills) < KILLS:
             seen = _wait_for_a_checkpoint(status, seen, process, log)
-            time.sleep(rng.uniform(0, 0.5))
+            time.sleep(rng.uniform(0, 2 * chunk_seconds))
             process.send_signal(signal.SIGKILL)
             process.wait()
             kills.append((seen, process.returncode))
