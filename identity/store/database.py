@@ -12,7 +12,7 @@ from identity.store.checkpoints import FALLBACK_PAGES
 from identity.store.driver import as_sqlalchemy
 from identity.store.gate import GatedConnection
 
-__all__ = ["create_store_engine", "is_sqlite"]
+__all__ = ["create_store_engine", "is_sqlite", "sqlite_file"]
 
 
 def create_store_engine(url: str, **kwargs: Any) -> Engine:
@@ -41,10 +41,19 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def sqlite_file(engine: Engine) -> str | None:
+    """The path of ``engine``'s SQLite database file; ``None`` for PostgreSQL, an
+    in-memory database or a ``file:`` URI."""
+    database = engine.url.database if is_sqlite(engine) else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
 def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
     connect_args = {"check_same_thread": False, "timeout": 30, "factory": GatedConnection}
     engine = create_engine(url, connect_args=connect_args, **kwargs)
-    gate = url.database not in (None, "", ":memory:") and not url.database.startswith("file:")
+    database = sqlite_file(engine)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -59,8 +68,8 @@ def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
-        if gate:
-            dbapi_connection.open_gate(url.database)
+        if database is not None:
+            dbapi_connection.open_gate(database)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

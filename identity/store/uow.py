@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolProxiedConnection
 
 from identity.store.checkpoints import Checkpointer
-from identity.store.database import is_sqlite
+from identity.store.database import is_sqlite, sqlite_file
 from identity.store.driver import Driver, as_sqlalchemy
 
 __all__ = ["Store", "UnitOfWork"]
@@ -42,7 +42,7 @@ class Store:
         self._lookup_connections: dict[PoolProxiedConnection, threading.Thread] = {}
         self._lookup_lock = threading.Lock()
         self._checkpointer: Checkpointer | None = None
-        if self.sqlite and engine.url.database not in (None, "", ":memory:"):
+        if sqlite_file(engine) is not None:
             self._checkpointer = Checkpointer(engine, owner=self)
         event.listen(engine, "engine_disposed", self._close_lookups)
 
