@@ -33,10 +33,19 @@ EXTRA_POOL = ("phone:not a phone", "email:nobody", "anonymous_id:guest")
 
 def chunk_rows_observations(rng: random.Random, count: int, messages: bool) -> list[Observation]:
     """Random observations with traits, tags, channels, shuffled times and message ids
-    that repeat now and then."""
+    that repeat now and then; some rows repeat the identifier objects of an earlier row."""
     pool = [*POOL, *EXTRA_POOL]
-    made = []
+    made: list[Observation] = []
     for _ in range(count):
+        if made and rng.random() < 0.4:  # a repeat, as a reader hands it out: the same
+            earlier = rng.choice(made)  # identifier objects, no message id, no traits
+            made.append(Observation(
+                list(earlier.identifiers),
+                timestamp=T0 + timedelta(minutes=rng.randint(0, 600)),
+                channel=rng.choice(["app", "mini", None]),
+                tags=rng.sample(["tea", "coffee", "cake"], rng.randint(0, 2)),
+            ))  # fmt: skip
+            continue
         picked: list[RawIdentifier] = as_raw(rng.sample(pool, rng.randint(1, 4)))
         traits: dict[str, Any] = {}
         if rng.random() < 0.5:
