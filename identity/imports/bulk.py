@@ -24,6 +24,9 @@ from identity.store.profiles import channel_set
 
 __all__ = ["Bulk", "stored_times"]
 
+#: The temporary table of each (table, columns) that :meth:`Bulk.update` and
+#: :meth:`Bulk.upsert` stage rows in on PostgreSQL (one name per shape, per connection).
+_STAGED: dict[tuple[str, tuple[str, ...]], str] = {}
 _SQLITE_IN = 900  # bound parameter lists well below SQLite's variable limit
 _POSTGRES_IN = 5000
 
@@ -122,6 +125,59 @@ class Bulk:
             cursor.executemany(sql, rows)
         finally:
             cursor.close()
+
+    def update(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], key: str = "id"
+    ) -> None:
+        """Set ``columns`` of the rows of ``table`` whose ``key`` is the last value of each
+        of ``rows`` (the others in the order of ``columns``). On PostgreSQL the rows are
+        copied to a temporary table and one ``UPDATE`` joins it, instead of a statement
+        per row; SQLite runs its prepared statement per row, in process."""
+        if not rows:
+            return
+        if self.sqlite:
+            sets = ", ".join(f"{c} = ?" for c in columns)
+            self.execute_many(f"UPDATE {table} SET {sets} WHERE {key} = ?", rows)
+            return
+        staged = self._stage(table, [*columns, key], rows)
+        sets = ", ".join(f"{c} = s.{c}" for c in columns)
+        self.session.execute(
+            text(f"UPDATE {table} AS t SET {sets} FROM {staged} AS s WHERE t.{key} = s.{key}")
+        )
+
+    def upsert(
+        self, table: str, columns: Sequence[str], keys: str, changes: str,
+        rows: Sequence[Sequence[Any]],
+    ) -> None:  # fmt: skip
+        """Insert ``rows`` (in the order of ``columns``); a row whose ``keys`` (SQL, such
+        as ``person_id, tag``) are taken sets ``changes`` (SQL over ``excluded``) instead.
+        On PostgreSQL the rows go through a temporary table, as in :meth:`update`."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        conflict = f"ON CONFLICT ({keys}) DO UPDATE SET {changes}"
+        if self.sqlite:
+            marks = ", ".join("?" * len(columns))
+            self.execute_many(f"INSERT INTO {table} ({names}) VALUES ({marks}) {conflict}", rows)
+            return
+        staged = self._stage(table, columns, rows)
+        self.session.execute(
+            text(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staged} {conflict}")
+        )
+
+    def _stage(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+        """A temporary table with ``columns`` of ``table`` (their types, no constraints),
+        filled with ``rows`` (PostgreSQL); its name."""
+        name = _STAGED.setdefault((table, tuple(columns)), f"import_staged_{len(_STAGED)}")
+        names = ", ".join(columns)
+        self.session.execute(
+            text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS "
+                 f"AS SELECT {names} FROM {table} WITH NO DATA")
+        )  # fmt: skip
+        self.session.execute(text(f"DELETE FROM {name}"))
+        self.insert(name, columns, rows)
+        self.session.execute(text(f"ANALYZE {name}"))
+        return name
 
     def reserve_ids(self, table: str, count: int) -> list[int]:
         """``count`` fresh primary keys of ``table`` (``id``), in increasing order.

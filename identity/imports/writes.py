@@ -190,8 +190,8 @@ def _write_persons(chunk: _Chunk) -> None:
         [(live(p), at, at, p, p) for p in chunk.absorbed],
     )
     channels = chunk.stored_channels
-    bulk.execute_many(
-        "UPDATE persons SET activity = ?, channel_set = ?, updated_at = ? WHERE id = ?",
+    bulk.update(
+        "persons", ["activity", "channel_set", "updated_at"],
         [(bulk.doc(profile.activity),
           bulk.channel_set(channels.get(person, set()) | profile.channels.keys()), at, person)
          for person, profile in chunk.profiles.items() if person in chunk.existing.persons],
@@ -226,7 +226,7 @@ def _write_identifiers(chunk: _Chunk) -> dict[int, int]:
             first, last = stored_times[seen[code][0]], stored_times[seen[code][1]]
             if first < stored_first or last > stored_last:
                 widened.append((min(first, stored_first), max(last, stored_last), row_ids[code]))
-    bulk.execute_many("UPDATE identifiers SET first_seen = ?, last_seen = ? WHERE id = ?", widened)
+    bulk.update("identifiers", ["first_seen", "last_seen"], widened)
     return row_ids
 
 
@@ -251,10 +251,7 @@ def _write_links(chunk: _Chunk, row_ids: dict[int, int]) -> None:
         first = min(first, stored_times[new.first_seen])
         last = max(last, stored_times[new.last_seen])
         updates.append((count + new.count, first, last, bulk.names(merged), link_id))
-    bulk.execute_many(
-        "UPDATE links SET count = ?, first_seen = ?, last_seen = ?, channels = ? WHERE id = ?",
-        updates,
-    )
+    bulk.update("links", ["count", "first_seen", "last_seen", "channels"], updates)
     ws_id = chunk.ws.id
     bulk.insert(
         "links",
@@ -313,11 +310,7 @@ def _write_profiles(chunk: _Chunk) -> None:
             changes = (f"count = {name}.count + excluded.count, "
                        f"first_seen = {least}({name}.first_seen, excluded.first_seen), "
                        f"last_seen = {greatest}({name}.last_seen, excluded.last_seen)")  # fmt: skip
-        bulk.execute_many(
-            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-            f"ON CONFLICT (person_id, {key}) DO UPDATE SET {changes}",
-            rows,
-        )
+        bulk.upsert(name, columns, f"person_id, {key}", changes, rows)
 
 
 def _profile_rows(
