@@ -2,7 +2,8 @@
 
 SQLite gets ``executemany`` on its own driver connection (one prepared statement, values
 already in the form SQLAlchemy would store); PostgreSQL gets ``COPY ... FROM STDIN``
-(psycopg 3). Both run inside the unit of work's transaction.
+(psycopg 3), and updates go through a temporary table and one statement. Both run inside
+the unit of work's transaction.
 """
 
 from __future__ import annotations
