@@ -8,6 +8,7 @@ the unit of work's transaction.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,9 +26,6 @@ from identity.store.profiles import channel_set
 
 __all__ = ["Bulk", "stored_times"]
 
-#: The temporary table of each (table, columns) that :meth:`Bulk.update` and
-#: :meth:`Bulk.upsert` stage rows in on PostgreSQL (one name per shape, per connection).
-_STAGED: dict[tuple[str, tuple[str, ...]], str] = {}
 _SQLITE_IN = 900  # bound parameter lists well below SQLite's variable limit
 _POSTGRES_IN = 5000
 
@@ -169,8 +167,9 @@ class Bulk:
     def _stage(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         """A temporary table with ``columns`` of ``table`` (their types, no constraints),
         filled with ``rows`` (PostgreSQL); its name."""
-        name = _STAGED.setdefault((table, tuple(columns)), f"import_staged_{len(_STAGED)}")
         names = ", ".join(columns)
+        shape = hashlib.blake2s(f"{table}({names})".encode(), digest_size=6).hexdigest()
+        name = f"import_staged_{shape}"  # one per shape; a connection keeps its own
         self.session.execute(
             text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS "
                  f"AS SELECT {names} FROM {table} WITH NO DATA")

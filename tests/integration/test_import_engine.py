@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from identity.errors import DatabankError
 from identity.imports.bulk import Bulk
@@ -104,3 +105,51 @@ def test_rows_sharing_identifier_objects_screen_as_copies_and_one_by_one(store, 
         if raw("anonymous_id:gone") not in row.identifiers:
             expected = screen(row.identifiers, ws.policy, ws.hasher)
             assert (alone, identifiers) == (expected, expected.accepted)
+
+
+def test_bulk_updates_and_upserts_change_only_their_rows(store):
+    """``Bulk.update`` and ``Bulk.upsert`` (on PostgreSQL through a temporary table per
+    shape of row) set exactly the rows they are given, several shapes in a transaction,
+    and nothing staged in one transaction is applied again in the next."""
+    columns = ["id", "tag", "n", "note"]
+
+    def first(uow):  # type: ignore[no-untyped-def]
+        bulk = Bulk(uow.session, uow.sqlite)
+        uow.session.execute(text(
+            "CREATE TABLE bulk_probe (id INTEGER PRIMARY KEY, tag VARCHAR(20) NOT NULL UNIQUE, "
+            "n INTEGER NOT NULL, note VARCHAR(20))"))  # fmt: skip
+        bulk.insert(
+            "bulk_probe", columns, [(1, "a", 1, None), (2, "b", 2, None), (3, "c", 3, None)]
+        )
+        bulk.update("bulk_probe", ["n", "note"], [(10, "x", 1), (30, None, 3)])
+        bulk.update("bulk_probe", ["note"], [("y", 2)])
+        bulk.upsert("bulk_probe", columns, "tag", "n = bulk_probe.n + excluded.n",
+                    [(9, "a", 5, None), (4, "d", 4, "new")])  # fmt: skip
+        return _probe(uow)
+
+    def second(uow):  # type: ignore[no-untyped-def]
+        uow.session.execute(text("UPDATE bulk_probe SET n = 0"))
+        Bulk(uow.session, uow.sqlite).update("bulk_probe", ["n", "note"], [(7, "z", 4)])
+        return _probe(uow)
+
+    try:
+        assert in_transaction(store, first) == [
+            (1, "a", 15, "x"),
+            (2, "b", 2, "y"),
+            (3, "c", 30, None),
+            (4, "d", 4, "new"),
+        ]
+        assert in_transaction(store, second) == [
+            (1, "a", 0, "x"),
+            (2, "b", 0, "y"),
+            (3, "c", 0, None),
+            (4, "d", 7, "z"),
+        ]
+    finally:
+        with store.engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS bulk_probe"))
+
+
+def _probe(uow):  # type: ignore[no-untyped-def]
+    query = text("SELECT id, tag, n, note FROM bulk_probe ORDER BY id")
+    return [tuple(row) for row in uow.session.execute(query)]
