@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import subprocess
@@ -182,9 +183,19 @@ def run_gunicorn(
                 self.cfg.set(name, value)
 
         def load(self) -> Any:
-            return load()
+            return built_and_frozen(load)
 
     Server().run()
+
+
+def built_and_frozen(load: Callable[[], Any]) -> Any:
+    """``load()``, then every object made so far (the modules, the app, its engine) moved
+    out of the cyclic collector's reach (:func:`gc.freeze`): a full collection then
+    sweeps only what requests left behind, about 1 ms instead of 70 ms that stalled
+    the requests of the worker (``docs/benchmarks-http.md``)."""
+    app = load()
+    gc.freeze()
+    return app
 
 
 def _import_worker_hooks() -> dict[str, Any]:
