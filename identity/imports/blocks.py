@@ -6,15 +6,19 @@ cut at the delimiter: it decodes, holds no carriage return other than the one of
 ``\\r\\n`` ending, is well under the csv module's field limit (and so under the readers'
 line limit), and each of its pieces between delimiters either holds no quote character
 or is one quoted field with no quote inside (``"abc"``, as exports that quote every
-field write them; the field is the piece without its quotes). Any other line (a quoted
-field with a delimiter, a doubled quote or a line end inside, bad bytes, an overlong
-line) is left to the csv module, which names what is wrong with it.
+field write them; the field is the piece without its quotes). A line that is one whole
+record with quoted delimiters or doubled quotes inside (``"Doe, John","say ""hi"" x"``) is
+split by the csv module alone and read with the plain lines. Any other line (a quoted
+field with a line end inside, a quote where a field does not start with one, bad
+bytes, a NUL, an overlong line) is left to the csv module reading the file from it,
+which names what is wrong with it.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import re
 from dataclasses import dataclass
 from itertools import accumulate
@@ -99,13 +103,38 @@ def scan_block(data: bytes, encoding: str, delimiter: str = ",") -> Block:
         texts = text.replace("\r\n", "\n").split("\n")
     quoted = {}
     if delimiter != '"':
+        whole: list[int] = []  # lines that are one record with quoted delimiters or quotes
+        record = _record(delimiter)
         for number in flagged:  # decoded, with a quote or a lone carriage return
-            if len(raws[number]) < limit and "\r" not in texts[number]:
-                fields = _simply_quoted(texts[number], delimiter)
+            line = texts[number]
+            if len(raws[number]) < limit and "\r" not in line and "\0" not in line:
+                fields = _simply_quoted(line, delimiter)
                 if fields is not None:
                     quoted[number] = fields
                     not_plain.discard(number)
+                elif record.fullmatch(line):
+                    whole.append(number)
+        lines = csv.reader([texts[number] for number in whole], delimiter=delimiter)
+        for number, fields in zip(whole, lines, strict=True):
+            quoted[number] = fields
+            not_plain.discard(number)
     return Block(texts[: len(raws)], ends, sorted(not_plain), quoted)
+
+
+@functools.cache
+def _record(delimiter: str) -> re.Pattern[str]:
+    """A line that is one whole CSV record: each field quoted (a doubled quote inside for
+    a quote; delimiters inside) or not starting with a quote (then its quotes are text).
+    The csv module reads such a line alone as it reads it in the file, where it starts a
+    record, since it ends outside any quoted field.
+
+    >>> whole = _record(",").fullmatch
+    >>> bool(whole('a,"b, ""c"" d",e"f,')), bool(whole('a,"b')), bool(whole('"a"b'))
+    (True, False, False)
+    """
+    d = re.escape(delimiter)
+    field = f'(?:"(?:[^"]|"")*"|[^"{d}][^{d}]*|)'
+    return re.compile(f"{field}(?:{d}{field})*")
 
 
 def _simply_quoted(line: str, delimiter: str) -> list[str] | None:

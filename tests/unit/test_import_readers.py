@@ -418,3 +418,26 @@ def test_plain_reading_of_each_encoding_is_the_csv_modules(tmp_path, encoding, t
                            traits=[f"{header[1]}=membership_level"], encoding=encoding)  # fmt: skip
 
     assert list(read_rows(path, "csv", mapping, POLICY, T_IMPORT)) == reference(path, mapping)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.lists(st.sampled_from(["o-1", "a", ",", '"', '""', " ", "\n", "\r\n"]), max_size=60),
+    block=st.sampled_from([8, 1 << 20]),
+)
+def test_any_text_of_quotes_delimiters_and_line_ends_reads_as_the_csv_module_reads_it(
+    tmp_path, monkeypatch, body, block
+):  # fmt: skip
+    """Lines that open a quoted field, continue one or close it, stray quotes and whole
+    quoted records side by side: the lines read alone or with the plain ones must give
+    what the csv module gives reading the file line by line."""
+    from identity.imports import blocks
+
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", block)
+    header = "openid,appid\n"
+    mapping = spec_mapping(maps=["openid=wechat_openid@{appid}"])
+    path = write(tmp_path, header + "".join(body))
+
+    assert list(read_rows(path, "csv", mapping, POLICY, T_IMPORT)) == reference(path, mapping)
