@@ -141,7 +141,7 @@ class _Reading:
             elif not record:
                 continue  # a blank line is no row
             else:
-                row = row_or_reject(first, self.parser.parse(record))
+                row = row_or_reject(first, self.parser.parse_many((record,))[0])
             yield [row], [lines.position]
         return lines.position
 
