@@ -10,7 +10,7 @@ field write them; the field is the piece without its quotes). A line that is one
 record with quoted delimiters or doubled quotes inside (``"Doe, John","say ""hi"" x"``) is
 split by the csv module alone and read with the plain lines. Any other line (a quoted
 field with a line end inside, a quote where a field does not start with one, bad
-bytes, a NUL, an overlong line) is left to the csv module reading the file from it,
+bytes, an overlong line) is left to the csv module reading the file from it,
 which names what is wrong with it.
 """
 
@@ -107,15 +107,15 @@ def scan_block(data: bytes, encoding: str, delimiter: str = ",") -> Block:
         record = _record(delimiter)
         for number in flagged:  # decoded, with a quote or a lone carriage return
             line = texts[number]
-            if len(raws[number]) < limit and "\r" not in line and "\0" not in line:
+            if len(raws[number]) < limit and "\r" not in line:
                 fields = _simply_quoted(line, delimiter)
                 if fields is not None:
                     quoted[number] = fields
                     not_plain.discard(number)
                 elif record.fullmatch(line):
                     whole.append(number)
-        lines = csv.reader([texts[number] for number in whole], delimiter=delimiter)
-        for number, fields in zip(whole, lines, strict=True):
+        records = csv.reader([texts[number] for number in whole], delimiter=delimiter)
+        for number, fields in zip(whole, records, strict=True):
             quoted[number] = fields
             not_plain.discard(number)
     return Block(texts[: len(raws)], ends, sorted(not_plain), quoted)
