@@ -170,13 +170,8 @@ class Bulk:
         names = ", ".join(columns)
         shape = hashlib.blake2s(f"{table}({names})".encode(), digest_size=6).hexdigest()
         name = f"import_staged_{shape}"  # one per shape; a connection keeps its own
-        self.session.execute(
-            text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS "
-                 f"AS SELECT {names} FROM {table} WITH NO DATA")
-        )  # fmt: skip
-        self.session.execute(text(f"DELETE FROM {name}"))
-        self.insert(name, columns, rows)
-        self.session.execute(text(f"ANALYZE {name}"))
+        like = f"{self._on_commit} AS SELECT {names} FROM {table} WITH NO DATA"
+        self._fill(name, like, columns, rows)
         return name
 
     def reserve_ids(self, table: str, count: int) -> list[int]:
@@ -211,13 +206,23 @@ class Bulk:
             yield from self.session.execute(query(chunk)).all()
 
     def keys_table(self, name: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Fill the temporary table ``name`` (made on first use) with ``rows``."""
-        suffix = "" if self.sqlite else " ON COMMIT DELETE ROWS"
-        self.session.execute(
-            text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({columns}){suffix}")
-        )
+        """Fill the temporary table ``name`` (made on first use, ``columns`` with their
+        types) with ``rows``."""
+        names = [c.split()[0] for c in columns.split(",")]
+        self._fill(name, f"({columns}){self._on_commit}", names, rows)
+
+    @property
+    def _on_commit(self) -> str:
+        return "" if self.sqlite else " ON COMMIT DELETE ROWS"
+
+    def _fill(
+        self, name: str, definition: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Empty the temporary table ``name`` (made from ``definition`` on first use) and
+        insert ``rows``; on PostgreSQL, tell the planner how many there are."""
+        self.session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} {definition}"))
         self.session.execute(text(f"DELETE FROM {name}"))
-        self.insert(name, [c.split()[0] for c in columns.split(",")], rows)
+        self.insert(name, columns, rows)
         if not self.sqlite:
             self.session.execute(text(f"ANALYZE {name}"))
 
