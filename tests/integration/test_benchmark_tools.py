@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,3 +21,15 @@ def test_read_bench_reads_and_screens_a_file_alike_in_two_checkouts(tmp_path):
 
     rows = len(path.read_text(encoding="utf-8").splitlines()) - 1
     assert f"{rows:,} rows; the same rows and screenings: yes" in out
+
+
+def test_gc_pauses_measures_a_worker_as_built_and_frozen():
+    command = [sys.executable, str(ROOT / "benchmarks" / "gc_pauses.py"), "--requests", "200",
+               "--persons", "200"]  # fmt: skip
+
+    out = subprocess.run(command, check=True, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout  # fmt: skip
+
+    built, frozen = (line.split() for line in out.splitlines() if " tracked " in line)
+    assert built[0] == "as-built" and int(built[4]) == 0  # nothing frozen
+    assert frozen[0] == "frozen" and int(frozen[4]) > int(frozen[2])  # most objects frozen
