@@ -4,7 +4,6 @@ as applied, duplicate or rejected exactly as identifying it alone would decide."
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -14,17 +13,17 @@ from identity.errors import InvalidInput
 from identity.identifiers import Identifier
 from identity.imports.bulk import Bulk
 from identity.imports.rows import ChunkOutcome, ImportRow
-from identity.normalise import KeyedHasher
 from identity.observation import (
     IdentifierNote,
     Observation,
     RawIdentifier,
+    RawKey,
     Screened,
+    ScreeningMemory,
     check_traits,
     screen_one,
     screened_from,
 )
-from identity.policy import Policy
 from identity.services.context import WorkspaceContext
 from identity.services.identify import drop_suppressed
 from identity.store.models import Message, Suppression, table
@@ -58,29 +57,10 @@ class Catalogue:
 
 
 _Found = tuple[Identifier, int] | IdentifierNote  # an identifier and its code, or why not
-_Raw = tuple[str, str, str | None]  # a raw identifier's kind, value and scope
 
-
-class _Remembered(threading.local):
-    """The screening of raw identifiers, kept from one chunk to the next of the same
-    policy and secret (an export names the same identifiers again and again); bounded."""
-
-    limit = 2_000_000
-
-    def __init__(self) -> None:
-        self.key: tuple[Policy, KeyedHasher] | None = None
-        self.outcomes: dict[_Raw, Identifier | IdentifierNote] = {}
-
-    def for_workspace(self, ws: WorkspaceContext) -> dict[_Raw, Identifier | IdentifierNote]:
-        key = self.key
-        if key is None or key[0] is not ws.policy or key[1] is not ws.hasher:
-            self.key, self.outcomes = (ws.policy, ws.hasher), {}
-        elif len(self.outcomes) > self.limit:
-            self.outcomes = {}
-        return self.outcomes
-
-
-_remembered = _Remembered()
+#: The screening of raw identifiers, kept from one chunk to the next (an export names
+#: the same identifiers again and again).
+_remembered = ScreeningMemory(2_000_000)
 
 
 #: A row's screening: when every identifier is usable and none repeats (the common row),
@@ -99,10 +79,10 @@ class _Screener:
     def __init__(self, ws: WorkspaceContext, catalogue: Catalogue) -> None:
         self.ws = ws
         self.catalogue = catalogue
-        self.cache: dict[_Raw, _Found] = {}
+        self.cache: dict[RawKey, _Found] = {}
         self.by_id: dict[int, _Found] = {}
         self.rows_seen: dict[tuple[int, ...], _RowFound] = {}
-        self.remembered = _remembered.for_workspace(ws)
+        self.remembered = _remembered.outcomes(ws.policy, ws.hasher)
 
     def rows(self, rows: Sequence[ImportRow]) -> list[_RowFound]:
         seen, row_of = self.rows_seen.get, self.row_of

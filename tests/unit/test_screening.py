@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from identity import observation
 from identity.errors import ObservationRefused
 from identity.identifiers import Identifier
 from identity.normalise import KeyedHasher
-from identity.observation import RawIdentifier, screen
-from identity.policy import default_policy
+from identity.observation import RawIdentifier, ScreeningMemory, screen
+from identity.policy import Policy, default_policy
 from tests.oracle import HASHER, raw
 
 POLICY = default_policy()
@@ -141,3 +144,50 @@ def test_a_refusal_lists_ignored_and_rejected_identifiers_in_request_order():
 
 def test_an_observation_with_one_usable_identifier_is_not_refused():
     screened("idfa:bad", "member_id:M").refuse_if_empty()
+
+
+# -- what screening remembers between observations --------------------------------------
+def test_a_raw_identifier_screened_again_under_the_same_policy_is_not_screened_again(
+    monkeypatch,
+):
+    calls = []
+    real = observation.screen_one
+    monkeypatch.setattr(observation, "screen_one",
+                        lambda *a: calls.append(a[1]) or real(*a))  # fmt: skip
+    policy = fresh_policy()  # nothing remembered under it yet
+    phone = raw("phone:13800138000")
+
+    first = screen([phone, raw("idfa:null")], policy, HASHER)
+    again = screen([raw("idfa:null"), raw("login_id@app:u1"), phone], policy, HASHER)
+
+    assert calls == [phone, raw("idfa:null"), raw("login_id@app:u1")]
+    assert again.accepted[1] is first.accepted[0]  # the phone, as it was hashed
+    assert [(n.index, n.reason) for n in again.ignored] == [(0, "blocked value")]
+    assert [(n.index, n.reason) for n in first.ignored] == [(1, "blocked value")]
+
+
+def test_another_policy_or_secret_screens_afresh():
+    policy = fresh_policy()
+    phone = [raw("phone:13800138000")]
+    first = screen(phone, policy, HASHER).accepted[0]
+
+    other_secret = screen(phone, policy, KeyedHasher(b"another secret, 16+ bytes")).accepted[0]
+    other_policy = screen(phone, fresh_policy(), HASHER).accepted[0]
+
+    assert other_secret.value != first.value
+    assert other_policy == first and other_policy is not first
+
+
+def test_the_memory_forgets_everything_past_its_limit():
+    memory = ScreeningMemory(limit=2)
+    policy = fresh_policy()
+    remembered = memory.outcomes(policy, HASHER)
+    remembered.update({("k", str(n), None): Identifier("k", "", str(n)) for n in range(3)})
+
+    assert memory.outcomes(policy, HASHER) == {}
+    assert memory.outcomes(fresh_policy(), HASHER) == {}
+
+
+def fresh_policy() -> Policy:
+    """The default policy as an object of its own (``default_policy`` hands out one)."""
+    return replace(default_policy())
