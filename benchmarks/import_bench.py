@@ -12,7 +12,13 @@ against a fresh database, so its wall time, CPU time and peak RSS are its alone:
   one bulk write of the identifier -> person map into SQLite (``import_stages.py``);
 - naive: csv module + networkx connected components + SQLAlchemy Core inserts of the map;
 - databank: ``databank import FILE --preset app-login --tag tags`` into an empty
-  workspace, end to end (parse, screening, engine, writes, checkpoints).
+  workspace, end to end (parse, screening, engine, writes, checkpoints);
+- upload: the same import through the other entry point: ``databank serve`` (its
+  defaults, with the import worker it starts) takes the file as ``POST /v1/imports``
+  (multipart, ``preset=app-login``, ``tag=tags``) and the stage polls
+  ``GET /v1/imports/{id}`` until it is done. Wall time runs from the upload's first
+  byte to the status ``done``; CPU time is that of every process of the server over
+  the same span; peak RSS the largest of them over the server's life.
 
 Goals (issue 3): databank / floor <= 2.0, databank / naive <= 0.5, peak RSS of 10 M rows
 < 8 GB. Ratios are given on wall time and on CPU time (user + system), the latter being
@@ -26,6 +32,8 @@ import json
 import os
 import secrets
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -55,8 +64,8 @@ NAIVE_MAX_ROWS = 2_000_000  # networkx holds every identifier as Python objects
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--backend", type=click.Choice(["sqlite", "postgres", "both"]), default="sqlite",
               show_default=True)  # fmt: skip
-@click.option("--stages", default="floor,naive,databank", show_default=True,
-              help="Comma-separated: floor, naive, databank.")  # fmt: skip
+@click.option("--stages", default="floor,naive,databank,upload", show_default=True,
+              help="Comma-separated: floor, naive, databank, upload.")  # fmt: skip
 @click.option("--repeat", type=int, default=1, show_default=True, help="Runs per stage (median).")
 @click.option("--postgres-url", default=POSTGRES, show_default=True)
 def main(rows: int, seed: int, backend: str, stages: str, repeat: int, postgres_url: str) -> None:
@@ -73,7 +82,7 @@ def main(rows: int, seed: int, backend: str, stages: str, repeat: int, postgres_
                                "started": datetime.now(UTC).isoformat(timespec="seconds"),
                                "stages": {}}  # fmt: skip
     for stage in wanted:
-        for where in backends if stage == "databank" else ["sqlite"]:
+        for where in backends if stage in ("databank", "upload") else ["sqlite"]:
             name = f"{stage}_{where}"
             runs = [_run(stage, where, path, postgres_url) for _ in range(repeat)]
             results["stages"][name] = _median(runs)
@@ -106,9 +115,86 @@ def _run(stage: str, where: str, path: Path, postgres_url: str) -> dict[str, Any
                            capture_output=True)  # fmt: skip
             subprocess.run([BIN / "databank", "workspace", "create", "bench"], env=env,
                            check=True, capture_output=True)  # fmt: skip
+            if stage == "upload":
+                return _upload(path, env)
             command = [BIN / "databank", "import", path, "--workspace", "bench",
                        "--preset", "app-login", "--tag", "tags", "--json"]  # fmt: skip
             return _child(command, env)
+
+
+def _upload(path: Path, env: dict[str, str]) -> dict[str, Any]:
+    """The import of ``path`` through ``POST /v1/imports`` to ``databank serve``."""
+    command = [str(BIN / "databank"), "key", "create", "--workspace", "bench",
+               "--scope", "ingest", "--scope", "read"]  # fmt: skip
+    key = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+    headers = {"Authorization": f"Bearer {key.strip()}"}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    serve = [str(BIN / "databank"), "serve", "--port", str(port)]
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(serve, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        try:
+            _wait_for(base, server, log)
+            load, cpu, started = os.getloadavg()[0], _tree_cpu(server.pid), time.perf_counter()
+            with path.open("rb") as file:
+                answer = requests.post(f"{base}/v1/imports", headers=headers, timeout=600,
+                                       files={"file": (path.name, file, "text/csv")},
+                                       data={"preset": "app-login", "tag": ["tags"]})  # fmt: skip
+            if answer.status_code != 202:
+                raise click.ClickException(f"upload refused: {answer.status_code} {answer.text}")
+            status = _until_done(base + answer.headers["Location"], headers)
+            wall, cpu = time.perf_counter() - started, _tree_cpu(server.pid) - cpu
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+        _, _, usage = os.wait4(server.pid, 0)
+    if status["status"] != "done":
+        raise click.ClickException(f"the uploaded import failed: {status}")
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024), "load_before": round(load, 2),
+            "load_after": round(os.getloadavg()[0], 2), "output": status}  # fmt: skip
+
+
+def _wait_for(base: str, server: subprocess.Popen[bytes], log: Any) -> None:
+    deadline = time.monotonic() + 60
+    while server.poll() is None and time.monotonic() < deadline:
+        try:
+            requests.get(f"{base}/healthz", timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    log.seek(0)
+    raise click.ClickException(f"databank serve did not start: {log.read()[-2000:]!r}")
+
+
+def _until_done(url: str, headers: dict[str, str]) -> dict[str, Any]:
+    while True:
+        status: dict[str, Any] = requests.get(url, headers=headers, timeout=60).json()
+        if status["status"] in ("done", "failed"):
+            return status
+        time.sleep(0.25)
+
+
+def _tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by ``root`` and its living descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents, used = {}, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            parents[int(entry.name)] = int(fields[1])
+            used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += used.get(pid, 0.0)
+        stack.extend(child for child, parent in parents.items() if parent == pid)
+    return total
 
 
 @contextmanager
@@ -164,7 +250,8 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _ratios(stages: dict[str, Any]) -> dict[str, float]:
     pairs = [("databank_sqlite", "floor_sqlite"), ("databank_sqlite", "naive_sqlite"),
-             ("databank_postgres", "databank_sqlite")]  # fmt: skip
+             ("databank_postgres", "databank_sqlite"), ("upload_sqlite", "databank_sqlite"),
+             ("upload_postgres", "databank_postgres")]  # fmt: skip
     return {
         f"{top} / {bottom} ({measure[:-2]})": round(
             stages[top][measure] / stages[bottom][measure], 2

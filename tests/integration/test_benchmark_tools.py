@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,3 +34,18 @@ def test_gc_pauses_measures_a_worker_as_built_and_frozen():
     built, frozen = (line.split() for line in out.splitlines() if " tracked " in line)
     assert built[0] == "as-built" and int(built[4]) == 0  # nothing frozen
     assert frozen[0] == "frozen" and int(frozen[4]) > int(frozen[2])  # most objects frozen
+
+
+def test_import_bench_imports_one_file_through_both_entry_points_alike():
+    command = [sys.executable, str(ROOT / "benchmarks" / "import_bench.py"), "--rows", "2000",
+               "--seed", "11", "--stages", "databank,upload"]  # fmt: skip
+
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+    results = json.loads(Path(out.split("results in ")[-1].strip()).read_text())
+    command_line, upload = (
+        results["stages"][f"{s}_sqlite"]["output"] for s in ("databank", "upload")
+    )
+    assert upload["status"] == "done" and upload["rows_done"] == 2000
+    assert upload["counts"] == command_line["counts"] and upload["counts"]["created"] > 0
+    assert "upload_sqlite / databank_sqlite (wall)" in results["ratios"]
