@@ -170,8 +170,9 @@ class ScreeningMemory(threading.local):
         return self.remembered
 
 
-#: The online paths' memory: about 50,000 identifiers (some 20 MB) per thread.
-_online = ScreeningMemory(50_000)
+#: The online paths' memory: up to 20,000 identifiers per thread, about 270 bytes each
+#: (5 MB; a gunicorn worker of ``databank serve`` has two threads).
+_online = ScreeningMemory(20_000)
 
 
 def screened_from(outcomes: Sequence[Identifier | IdentifierNote]) -> Screened:
