@@ -1,6 +1,6 @@
 """The import worker: claim an import, apply it chunk by chunk, resume after a crash.
 
-Each chunk (``chunk_rows`` rows, default 200,000) is applied with
+Each chunk (``chunk_rows`` rows, default 500,000) is applied with
 :func:`identity.imports.engine.apply_rows` and, in the same transaction, the import's
 checkpoint (lines and bytes read), ``rows_done``, counts and the chunk's rejected rows
 are written. A worker killed at any moment therefore leaves either the whole chunk or

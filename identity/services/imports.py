@@ -41,7 +41,7 @@ __all__ = [
     "status_document",
 ]
 
-DEFAULT_CHUNK_ROWS = 200_000
+DEFAULT_CHUNK_ROWS = 500_000
 
 
 def prepare_mapping(
